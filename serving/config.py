@@ -1,0 +1,81 @@
+"""The scorer's settings: one typed object, read once from ``SERVING_*`` variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+
+
+class Settings(BaseSettings):
+    """Everything the scorer can be told; defaults run locally against artifacts/."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SERVING_",
+        extra="ignore",
+        protected_namespaces=(),
+        # Validation errors must never echo a secret back into a log.
+        hide_input_in_errors=True,
+    )
+
+    tracking_uri: str = Field(
+        default="sqlite:///artifacts/mlflow.db",
+        description="MLflow tracking and registry URI.",
+    )
+    model_name: str = Field(default="mojo-demo", min_length=1)
+    model_alias: str = Field(default="production", min_length=1)
+    model_version: str | None = Field(
+        default=None, description="A fixed registry version; overrides the alias."
+    )
+    local_model_dir: Path | None = Field(
+        default=None,
+        description="Serve this model folder and never ask the registry.",
+    )
+    cache_dir: Path = Path("artifacts/model-cache")
+    poll_interval_s: float = Field(default=30.0, gt=0)
+    jvm_heap_mb: int = Field(default=256, ge=64)
+    max_rows: int = Field(default=100_000, ge=1)
+    max_body_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
+    admin_token: SecretStr | None = None
+    api_key: SecretStr | None = None
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="CORS origins, comma separated; empty keeps CORS closed.",
+    )
+    log_level: LogLevel = "INFO"
+    access_log: bool = Field(
+        default=True, description="One INFO line per request (no payloads)."
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _reject_short_secrets(self) -> Settings:
+        for name in ("admin_token", "api_key"):
+            secret: SecretStr | None = getattr(self, name)
+            if secret is not None and len(secret.get_secret_value()) < 16:
+                variable = f"SERVING_{name.upper()}"
+                raise ValueError(
+                    f"{variable} is shorter than 16 characters; use a long random "
+                    f'value such as the output of `python -c "import secrets; '
+                    f'print(secrets.token_urlsafe(32))"`, or unset it'
+                )
+        return self
+
+    @property
+    def reference(self) -> str:
+        """The registry reference followed, e.g. ``models:/mojo-demo@production``."""
+        if self.model_version is not None:
+            return f"models:/{self.model_name}/{self.model_version}"
+        return f"models:/{self.model_name}@{self.model_alias}"

@@ -1,0 +1,278 @@
+"""Request rows to scorer columns: checked column by column, warnings per row.
+
+The checks run once per column over plain lists (a set of the value types,
+then a vectorised finiteness test), so a 10k-row batch costs a few
+milliseconds; the slow per-value path runs only for columns that need
+conversion or hold a bad value.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import orjson
+
+from serving.errors import ErrorDetail, InvalidInputError, MalformedBodyError
+from serving.model_schema import ModelSchema
+
+ColumnValue = float | int | str | None
+Columns = dict[str, list[ColumnValue]]
+RowWarnings = dict[int, list[dict[str, str]]]
+
+# Past this many located problems an error lists no more: enough to fix the input.
+MAX_DETAILS = 20
+_NONE_TYPE = type(None)
+_NUMERIC_OK = frozenset({int, float, _NONE_TYPE})
+_CATEGORICAL_OK = frozenset({str, _NONE_TYPE})
+_EXPECTED_NUMBER = "a finite number or null"
+_EXPECTED_LEVEL = "a string level, a number, or null"
+
+
+@dataclass
+class Batch:
+    """Validated columns in the model's feature order, plus per-row warnings."""
+
+    columns: Columns
+    n_rows: int
+    warnings: RowWarnings = field(default_factory=dict)
+
+    def add_warning(self, row: int, field_name: str, code: str, message: str) -> None:
+        """Attach one warning to one row."""
+        entry = {"field": field_name, "code": code, "message": message}
+        self.warnings.setdefault(row, []).append(entry)
+
+
+def parse_json(body: bytes) -> Any:
+    """Parse a JSON body; NaN and Infinity parse (and fail validation later)."""
+    if not body.strip():
+        raise MalformedBodyError(
+            "The request body is empty; send a JSON record or list."
+        )
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as fast_error:
+        # orjson refuses NaN, Infinity and numbers beyond float range; the
+        # standard parser reads them, so they get a 422 naming the row and field.
+        try:
+            return json.loads(body)
+        except (ValueError, RecursionError):
+            raise MalformedBodyError(
+                f"The request body is not valid JSON: {fast_error}."
+            ) from fast_error
+
+
+class FeatureValidator:
+    """Turns request rows into the columns ``MojoScorer.score_columns`` takes."""
+
+    def __init__(self, schema: ModelSchema) -> None:
+        self.schema = schema
+        self.feature_names = schema.feature_names
+        self._feature_set = frozenset(self.feature_names)
+        self._numeric = {f.name for f in schema.features if f.kind == "numeric"}
+        self._levels = {f.name: frozenset(f.levels) for f in schema.features}
+
+    def records(self, payload: Any) -> list[Any]:
+        """Accept one record (an object) or a non-empty list of records."""
+        if isinstance(payload, dict):
+            return [payload]
+        if isinstance(payload, list):
+            if not payload:
+                raise InvalidInputError(
+                    "The batch is empty; send at least one record.",
+                    [ErrorDetail(problem="empty list", expected="at least one record")],
+                )
+            return payload
+        raise InvalidInputError(
+            "The body must be a JSON object (one record) or a list of objects.",
+            [
+                ErrorDetail(
+                    problem=f"got {_json_type(payload)}", expected="object or list"
+                )
+            ],
+        )
+
+    def from_records(self, records: Sequence[Any]) -> Batch:
+        """Columns from a list of ``{feature: value}`` records, warning per row."""
+        not_objects = [
+            ErrorDetail(
+                row=index,
+                problem=f"got {_json_type(record)}",
+                expected="a JSON object of feature values",
+            )
+            for index, record in enumerate(records)
+            if not isinstance(record, dict)
+        ]
+        if not_objects:
+            raise InvalidInputError(
+                f"Row {not_objects[0].row} is not a JSON object.",
+                not_objects[:MAX_DETAILS],
+            )
+
+        raw = {
+            name: [record.get(name) for record in records]
+            for name in self.feature_names
+        }
+        batch = Batch(columns=self._checked(raw), n_rows=len(records))
+        self._warn_about_keys(records, batch)
+        return batch
+
+    def from_split(self, names: Sequence[Any], data: Sequence[Any]) -> Batch:
+        """Columns from MLflow's ``dataframe_split``: column names and row lists."""
+        if not all(isinstance(name, str) for name in names):
+            raise InvalidInputError(
+                "dataframe_split.columns must be a list of strings."
+            )
+        bad_rows = [
+            ErrorDetail(
+                row=index, problem="wrong length", expected=f"{len(names)} values"
+            )
+            for index, row in enumerate(data)
+            if not isinstance(row, list) or len(row) != len(names)
+        ]
+        if bad_rows:
+            raise InvalidInputError(
+                "Every row of dataframe_split.data needs one value per column.",
+                bad_rows[:MAX_DETAILS],
+            )
+
+        position = {name: index for index, name in enumerate(names)}
+        raw: Columns = {}
+        for name in self.feature_names:
+            index = position.get(name)
+            raw[name] = (
+                [None] * len(data) if index is None else [r[index] for r in data]
+            )
+        return Batch(columns=self._checked(raw), n_rows=len(data))
+
+    def _checked(self, raw: Columns) -> Columns:
+        details: list[ErrorDetail] = []
+        columns: Columns = {}
+        for name, values in raw.items():
+            if name in self._numeric:
+                columns[name] = _numeric_column(name, values, details)
+            else:
+                columns[name] = _categorical_column(name, values, details)
+        if details:
+            details.sort(key=lambda detail: (detail.row or 0, detail.field or ""))
+            first = details[0]
+            raise InvalidInputError(
+                f"Row {first.row}, field {first.field}: {first.problem} "
+                f"(expected {first.expected}).",
+                details[:MAX_DETAILS],
+            )
+        return columns
+
+    def _warn_about_keys(self, records: Sequence[dict[str, Any]], batch: Batch) -> None:
+        features = self._feature_set
+        for index, record in enumerate(records):
+            if record.keys() == features:
+                continue
+            for name in self.feature_names:
+                if name not in record:
+                    batch.add_warning(
+                        index,
+                        name,
+                        "missing_feature",
+                        "not in the row; scored as missing",
+                    )
+            for name in record.keys() - features:
+                batch.add_warning(
+                    index, str(name), "unknown_field", "not a model feature; ignored"
+                )
+
+
+def _numeric_column(
+    name: str, values: list[ColumnValue], details: list[ErrorDetail]
+) -> list[ColumnValue]:
+    if set(map(type, values)) <= _NUMERIC_OK:
+        try:
+            as_floats = np.array(values, dtype=np.float64)
+        except OverflowError:
+            pass
+        else:
+            if int(np.count_nonzero(~np.isfinite(as_floats))) == values.count(None):
+                return values
+    return [_number(name, row, value, details) for row, value in enumerate(values)]
+
+
+def _number(
+    name: str, row: int, value: ColumnValue, details: list[ErrorDetail]
+) -> float | int | None:
+    if value is None or (type(value) is int and abs(value) < 2**63):
+        return value
+    if type(value) is str:
+        text = value.strip()
+        if not text:
+            return None
+        try:
+            number = float(text)
+        except ValueError:
+            details.append(
+                ErrorDetail("not a number", row, name, None, _EXPECTED_NUMBER)
+            )
+            return None
+        return _finite(name, row, number, details)
+    if type(value) in (int, float):
+        try:
+            number = float(value)
+        except OverflowError:
+            number = math.inf
+        return _finite(name, row, number, details)
+    details.append(
+        ErrorDetail(f"got {_json_type(value)}", row, name, None, _EXPECTED_NUMBER)
+    )
+    return None
+
+
+def _finite(
+    name: str, row: int, number: float, details: list[ErrorDetail]
+) -> float | None:
+    if math.isfinite(number):
+        return number
+    details.append(
+        ErrorDetail("not a finite number", row, name, None, _EXPECTED_NUMBER)
+    )
+    return None
+
+
+def _categorical_column(
+    name: str, values: list[ColumnValue], details: list[ErrorDetail]
+) -> list[ColumnValue]:
+    if set(map(type, values)) <= _CATEGORICAL_OK:
+        return values
+    return [_level(name, row, value, details) for row, value in enumerate(values)]
+
+
+def _level(
+    name: str, row: int, value: ColumnValue, details: list[ErrorDetail]
+) -> str | None:
+    if value is None or type(value) is str:
+        return value
+    if type(value) is int:
+        return str(value)
+    if type(value) is float and math.isfinite(value):
+        # 2.0 means level "2": JSON writers often turn integer codes into floats.
+        return str(int(value)) if value.is_integer() else repr(value)
+    problem = (
+        "not a finite number" if type(value) is float else f"got {_json_type(value)}"
+    )
+    details.append(ErrorDetail(problem, row, name, None, _EXPECTED_LEVEL))
+    return None
+
+
+def _json_type(value: object) -> str:
+    names = {
+        dict: "an object",
+        list: "a list",
+        str: "a string",
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        _NONE_TYPE: "null",
+    }
+    return names.get(type(value), type(value).__name__)
