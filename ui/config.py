@@ -1,0 +1,36 @@
+"""Settings of the Streamlit demo, read once per browser session from ``UI_*``."""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+TROUBLESHOOTING_HINT = "See the Troubleshooting section of README.md."
+
+
+class Settings(BaseSettings):
+    """Where the scorer lives and how long the UI waits for it."""
+
+    model_config = SettingsConfigDict(env_prefix="UI_", frozen=True)
+
+    scorer_url: str = "http://127.0.0.1:8000"
+    connect_timeout_s: float = Field(default=2.0, gt=0)
+    status_timeout_s: float = Field(default=3.0, gt=0)
+    request_timeout_s: float = Field(default=15.0, gt=0)
+    batch_timeout_s: float = Field(default=120.0, gt=0)
+    max_upload_mb: float = Field(default=20.0, gt=0)
+    batch_chunk_rows: int = Field(default=5000, ge=1)
+
+    @field_validator("scorer_url")
+    @classmethod
+    def _http_url_without_trailing_slash(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(
+                f"UI_SCORER_URL must start with http:// or https://, got {value!r}; "
+                "for example http://127.0.0.1:8000"
+            )
+        return value.rstrip("/")
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.max_upload_mb * 1024 * 1024)
