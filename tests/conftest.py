@@ -2,6 +2,7 @@
 
 pytest_plugins = [
     "tests.fixtures.environment",
+    "tests.fixtures.mojo",
     "tests.fixtures.training",
     "tests.fixtures.serving",
 ]

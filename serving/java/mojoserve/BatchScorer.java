@@ -1,0 +1,361 @@
+package mojoserve;
+
+import hex.ModelCategory;
+import hex.genmodel.GenModel;
+import hex.genmodel.MojoModel;
+import hex.genmodel.easy.EasyPredictModelWrapper;
+import hex.genmodel.easy.RowData;
+import hex.genmodel.easy.exception.PredictException;
+import hex.genmodel.easy.prediction.AbstractPrediction;
+import hex.genmodel.easy.prediction.BinomialModelPrediction;
+import hex.genmodel.easy.prediction.MultinomialModelPrediction;
+import hex.genmodel.easy.prediction.RegressionModelPrediction;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.DoubleBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/**
+ * Scores whole batches of rows with one MOJO, so that Python crosses the py4j bridge once per
+ * batch instead of once per row.
+ *
+ * <p>Every row goes through {@link EasyPredictModelWrapper} with unknown categorical levels and
+ * invalid numbers converted to missing values: genmodel's own rules decide the mapping. Results
+ * travel back as little-endian float64 bytes, one row after the other: for classifiers the
+ * predicted class index followed by one probability per class (in the model's response domain
+ * order), for regression the predicted value.
+ *
+ * <p>Thread safety: one instance may be called from many Python threads at once; each batch
+ * splits its rows over a small pool, one wrapper per worker.
+ */
+public final class BatchScorer implements AutoCloseable {
+  /** Below this many rows per worker, extra threads cost more than they save. */
+  private static final int MIN_ROWS_PER_WORKER = 2000;
+
+  private final GenModel model;
+  private final EasyPredictModelWrapper[] wrappers;
+  private final ExecutorService pool;
+  private final String task;
+  private final String[] featureNames;
+  private final boolean[] categorical;
+  private final int width;
+
+  private BatchScorer(GenModel model, int workers) {
+    this.model = model;
+    this.task = taskOf(model.getModelCategory());
+    this.wrappers = new EasyPredictModelWrapper[Math.max(1, workers)];
+    for (int i = 0; i < wrappers.length; i++) {
+      wrappers[i] =
+          new EasyPredictModelWrapper(
+              new EasyPredictModelWrapper.Config()
+                  .setModel(model)
+                  .setConvertUnknownCategoricalLevelsToNa(true)
+                  .setConvertInvalidNumbersToNa(true));
+    }
+    this.pool = wrappers.length > 1 ? Executors.newFixedThreadPool(wrappers.length, r -> {
+      Thread thread = new Thread(r, "mojoserve-scorer");
+      thread.setDaemon(true);
+      return thread;
+    }) : null;
+    this.featureNames = inputNames(model);
+    this.categorical = new boolean[featureNames.length];
+    for (int i = 0; i < featureNames.length; i++) {
+      categorical[i] = model.getDomainValues(featureNames[i]) != null;
+    }
+    this.width = task.equals("regression") ? 1 : 1 + model.getNumResponseClasses();
+  }
+
+  /** Load a MOJO file and prepare {@code workers} wrappers (1 or 2 suit two cores). */
+  public static BatchScorer load(String mojoPath, int workers) throws IOException {
+    return new BatchScorer(MojoModel.load(mojoPath), workers);
+  }
+
+  private static String taskOf(ModelCategory category) {
+    switch (category) {
+      case Binomial:
+        return "binary";
+      case Multinomial:
+        return "multiclass";
+      case Regression:
+        return "regression";
+      default:
+        throw new IllegalArgumentException(
+            "model category " + category + " is not supported; expected a binomial, "
+                + "multinomial or regression model");
+    }
+  }
+
+  private static String[] inputNames(GenModel model) {
+    String[] names = model.getOrigNames() != null ? model.getOrigNames() : model.getNames();
+    String response = model.isSupervised() ? model.getResponseName() : null;
+    String offset = model.getOffsetName();
+    List<String> inputs = new ArrayList<>();
+    for (String name : names) {
+      if (!name.equals(response) && !name.equals(offset)) {
+        inputs.add(name);
+      }
+    }
+    return inputs.toArray(new String[0]);
+  }
+
+  /** A cheap call that proves the JVM answers. */
+  public int ping() {
+    return featureNames.length;
+  }
+
+  /** "binary", "multiclass" or "regression". */
+  public String task() {
+    return task;
+  }
+
+  /** The model's input columns, in its own order, packed (see {@link PackedStrings}). */
+  public byte[] featureNames() {
+    return PackedStrings.encode(featureNames);
+  }
+
+  /** The levels of input column {@code index}, packed; null for a numeric column. */
+  public byte[] featureLevels(int index) {
+    String[] levels = model.getDomainValues(featureNames[index]);
+    return levels == null ? null : PackedStrings.encode(levels);
+  }
+
+  /** The class labels in the model's order, packed; an empty list for regression. */
+  public byte[] classLabels() {
+    String[] labels = task.equals("regression") ? new String[0] : model.getDomainValues(
+        model.getResponseIdx());
+    return PackedStrings.encode(labels);
+  }
+
+  /** Doubles per result row: 1 for regression, 1 + classes for classifiers. */
+  public int resultWidth() {
+    return width;
+  }
+
+  /**
+   * Score {@code rows} rows given column by column.
+   *
+   * @param numeric float64 little endian, the numeric input columns (model order) one after the
+   *     other, {@code rows} values each; NaN is missing
+   * @param levels packed strings, the categorical input columns (model order) one after the
+   *     other, {@code rows} values each; null is missing
+   */
+  public byte[] scoreColumns(int rows, byte[] numeric, byte[] levels) throws Exception {
+    DoubleBuffer numbers =
+        ByteBuffer.wrap(numeric).order(ByteOrder.LITTLE_ENDIAN).asDoubleBuffer();
+    String[] strings = PackedStrings.decode(levels);
+    int numericCount = 0;
+    for (boolean isCategorical : categorical) {
+      numericCount += isCategorical ? 0 : 1;
+    }
+    int categoricalCount = featureNames.length - numericCount;
+    if (numbers.remaining() != (long) numericCount * rows
+        || strings.length != (long) categoricalCount * rows) {
+      throw new IllegalArgumentException(
+          "batch of " + rows + " rows expects " + numericCount * (long) rows
+              + " numbers and " + categoricalCount * (long) rows + " levels, got "
+              + numbers.remaining() + " and " + strings.length);
+    }
+    double[] values = new double[numbers.remaining()];
+    numbers.get(values);
+    ColumnSource source = new ColumnSource(rows, values, strings);
+    double[] results = scoreAll(rows, source);
+    return toBytes(results);
+  }
+
+  /**
+   * Score a CSV document (header row first) and return it as CSV with the prediction columns
+   * appended: {@code predict} and, for classifiers, {@code p_<label>} per class.
+   *
+   * @param writeHeader false to leave the header out of the output (later chunks of a stream)
+   * @param firstLine the physical line number of the first byte, for error messages
+   */
+  public byte[] scoreCsv(byte[] csv, boolean writeHeader, long firstLine) throws Exception {
+    CsvTable table = CsvTable.parse(csv, firstLine);
+    int[] columnOfFeature = new int[featureNames.length];
+    for (int f = 0; f < featureNames.length; f++) {
+      columnOfFeature[f] = -1;
+      for (int c = 0; c < table.header.length; c++) {
+        if (table.header[c].equals(featureNames[f])) {
+          columnOfFeature[f] = c;
+        }
+      }
+    }
+    int rows = table.rows.size();
+    double[] results = scoreAll(rows, new CsvSource(table.rows, columnOfFeature));
+    return writeCsv(table, results, writeHeader);
+  }
+
+  private byte[] writeCsv(CsvTable table, double[] results, boolean writeHeader) {
+    String[] labels = task.equals("regression") ? null : model.getDomainValues(
+        model.getResponseIdx());
+    StringBuilder out = new StringBuilder(64 * (table.rows.size() + 1));
+    if (writeHeader) {
+      for (String name : table.header) {
+        CsvTable.appendField(out, name);
+        out.append(',');
+      }
+      out.append("predict");
+      if (labels != null) {
+        for (String label : labels) {
+          out.append(',');
+          CsvTable.appendField(out, "p_" + label);
+        }
+      }
+      out.append('\n');
+    }
+    for (int r = 0; r < table.rows.size(); r++) {
+      for (String value : table.rows.get(r)) {
+        CsvTable.appendField(out, value);
+        out.append(',');
+      }
+      int base = r * width;
+      if (labels == null) {
+        out.append(results[base]);
+      } else {
+        CsvTable.appendField(out, labels[(int) results[base]]);
+        for (int k = 1; k < width; k++) {
+          out.append(',').append(results[base + k]);
+        }
+      }
+      out.append('\n');
+    }
+    return out.toString().getBytes(StandardCharsets.UTF_8);
+  }
+
+  /** Rows come from somewhere: packed columns or parsed CSV. */
+  private interface RowSource {
+    void fill(int row, RowData target);
+  }
+
+  private final class ColumnSource implements RowSource {
+    private final int rows;
+    private final double[] numbers;
+    private final String[] strings;
+
+    ColumnSource(int rows, double[] numbers, String[] strings) {
+      this.rows = rows;
+      this.numbers = numbers;
+      this.strings = strings;
+    }
+
+    @Override
+    public void fill(int row, RowData target) {
+      int numericColumn = 0;
+      int categoricalColumn = 0;
+      for (int f = 0; f < featureNames.length; f++) {
+        if (categorical[f]) {
+          String value = strings[categoricalColumn++ * rows + row];
+          if (value != null) {
+            target.put(featureNames[f], value);
+          }
+        } else {
+          double value = numbers[numericColumn++ * rows + row];
+          if (!Double.isNaN(value)) {
+            target.put(featureNames[f], value);
+          }
+        }
+      }
+    }
+  }
+
+  private final class CsvSource implements RowSource {
+    private final List<String[]> rows;
+    private final int[] columnOfFeature;
+
+    CsvSource(List<String[]> rows, int[] columnOfFeature) {
+      this.rows = rows;
+      this.columnOfFeature = columnOfFeature;
+    }
+
+    @Override
+    public void fill(int row, RowData target) {
+      String[] fields = rows.get(row);
+      for (int f = 0; f < featureNames.length; f++) {
+        int column = columnOfFeature[f];
+        if (column >= 0 && fields[column] != null) {
+          target.put(featureNames[f], fields[column]);
+        }
+      }
+    }
+  }
+
+  private double[] scoreAll(int rows, RowSource source) throws Exception {
+    double[] results = new double[rows * width];
+    int workers = Math.min(wrappers.length, Math.max(1, rows / MIN_ROWS_PER_WORKER));
+    if (workers == 1 || pool == null) {
+      scoreRange(wrappers[0], source, 0, rows, results);
+      return results;
+    }
+    List<Future<?>> parts = new ArrayList<>();
+    int step = (rows + workers - 1) / workers;
+    for (int w = 0; w < workers; w++) {
+      EasyPredictModelWrapper wrapper = wrappers[w];
+      int from = w * step;
+      int to = Math.min(rows, from + step);
+      parts.add(pool.submit(() -> {
+        scoreRange(wrapper, source, from, to, results);
+        return null;
+      }));
+    }
+    for (Future<?> part : parts) {
+      try {
+        part.get();
+      } catch (ExecutionException exc) {
+        Throwable cause = exc.getCause();
+        throw cause instanceof Exception ? (Exception) cause : exc;
+      }
+    }
+    return results;
+  }
+
+  private void scoreRange(
+      EasyPredictModelWrapper wrapper, RowSource source, int from, int to, double[] results)
+      throws PredictException {
+    RowData row = new RowData();
+    for (int r = from; r < to; r++) {
+      row.clear();
+      source.fill(r, row);
+      AbstractPrediction prediction;
+      try {
+        prediction = wrapper.predict(row);
+      } catch (PredictException exc) {
+        throw new PredictException("row " + r + ": " + exc.getMessage());
+      }
+      store(prediction, results, r * width);
+    }
+  }
+
+  private void store(AbstractPrediction prediction, double[] results, int base) {
+    if (prediction instanceof BinomialModelPrediction) {
+      BinomialModelPrediction binomial = (BinomialModelPrediction) prediction;
+      results[base] = binomial.labelIndex;
+      System.arraycopy(binomial.classProbabilities, 0, results, base + 1, width - 1);
+    } else if (prediction instanceof MultinomialModelPrediction) {
+      MultinomialModelPrediction multinomial = (MultinomialModelPrediction) prediction;
+      results[base] = multinomial.labelIndex;
+      System.arraycopy(multinomial.classProbabilities, 0, results, base + 1, width - 1);
+    } else {
+      results[base] = ((RegressionModelPrediction) prediction).value;
+    }
+  }
+
+  private static byte[] toBytes(double[] values) {
+    ByteBuffer buffer = ByteBuffer.allocate(values.length * 8).order(ByteOrder.LITTLE_ENDIAN);
+    buffer.asDoubleBuffer().put(values);
+    return buffer.array();
+  }
+
+  @Override
+  public void close() {
+    if (pool != null) {
+      pool.shutdownNow();
+    }
+  }
+}

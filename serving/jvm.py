@@ -1,0 +1,273 @@
+"""The JVM that runs MOJOs: one py4j gateway, its process, and typed calls into it.
+
+Rule: one gateway per process and model generation. The owner (the API's
+lifespan, the training job's parity check) starts it, shares it between threads
+(py4j gives each thread its own socket), and stops it. A hot reload starts a new
+runtime beside the old one and stops the old one once no request uses it.
+
+The JVM listens on 127.0.0.1 only, wants py4j's auth token, dies with this
+process (``die_on_exit``), runs with a capped heap and the serial collector,
+and exits on OutOfMemoryError rather than limping on. Its stdout and stderr go
+to this module's logger. Every py4j type stays inside this module: callers get
+``bytes``, ``str`` and ``int`` back, and a dead or stopped JVM raises
+:class:`RuntimeUnavailable` instead of a py4j traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import shutil
+import subprocess
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from py4j.java_gateway import GatewayParameters, JavaGateway, launch_gateway
+from py4j.protocol import Py4JError, Py4JJavaError, Py4JNetworkError
+
+from serving import javabuild
+from serving.runtime_errors import (
+    CsvFormatError,
+    JavaCallError,
+    JavaNotFoundError,
+    RuntimeUnavailable,
+)
+
+logger = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
+_CSV_EXCEPTION = "mojoserve.CsvFormatException"
+_STOP_WAIT_S = 5.0
+
+
+class _LogLines(queue.Queue[str]):
+    """Receives the JVM's output lines from py4j's reader thread and logs them."""
+
+    def __init__(self, level: int, stream: str) -> None:
+        super().__init__()
+        self._level = level
+        self._stream = stream
+
+    def put(self, item: str, block: bool = True, timeout: float | None = None) -> None:
+        logger.log(self._level, "jvm %s: %s", self._stream, item.rstrip())
+
+
+class JavaRuntime:
+    """One JVM with a genmodel jar and the project's batch scorer on its classpath."""
+
+    def __init__(
+        self,
+        process: subprocess.Popen[bytes],
+        gateway: Any,
+        ping_gateway: Any,
+        classpath: str,
+    ) -> None:
+        self._process = process
+        self._gateway = gateway
+        self._ping_gateway = ping_gateway
+        self._ping_target = ping_gateway.jvm.java.lang.System
+        self.classpath = classpath
+        self._stopped = False
+        self._lock = threading.Lock()
+
+    @classmethod
+    def start(
+        cls,
+        genmodel_jar: Path,
+        *,
+        heap_mb: int = 256,
+        class_cache_dir: Path | None = None,
+        ping_timeout_s: float = 2.0,
+    ) -> JavaRuntime:
+        """Compile the batch scorer if needed and launch a JVM for ``genmodel_jar``.
+
+        Args:
+            heap_mb: the JVM's maximum heap (-Xmx) in MiB.
+            class_cache_dir: where compiled classes are kept
+                (default ``artifacts/java-classes``).
+            ping_timeout_s: how long :meth:`is_alive` waits for an answer.
+        """
+        java = shutil.which("java")
+        if java is None:
+            raise JavaNotFoundError(
+                "java was not found on PATH; install a JDK 17 "
+                "(Debian: apt-get install openjdk-17-jdk-headless)"
+            )
+        classes = javabuild.ensure_compiled(genmodel_jar, class_cache_dir)
+        classpath = os.pathsep.join([str(genmodel_jar.resolve()), str(classes)])
+
+        port, token, process = launch_gateway(
+            classpath=classpath,
+            javaopts=[
+                f"-Xmx{heap_mb}m",
+                "-XX:+UseSerialGC",
+                "-XX:+ExitOnOutOfMemoryError",
+                "-Djava.awt.headless=true",
+            ],
+            die_on_exit=True,
+            enable_auth=True,
+            return_proc=True,
+            java_path=java,
+            redirect_stdout=_LogLines(logging.INFO, "stdout"),
+            redirect_stderr=_LogLines(logging.WARNING, "stderr"),
+        )
+        gateway = JavaGateway(
+            gateway_parameters=GatewayParameters(
+                address="127.0.0.1", port=port, auth_token=token, eager_load=True
+            )
+        )
+        ping_gateway = JavaGateway(
+            gateway_parameters=GatewayParameters(
+                address="127.0.0.1",
+                port=port,
+                auth_token=token,
+                read_timeout=ping_timeout_s,
+            )
+        )
+        logger.info(
+            "JVM up: pid %s, port %s, heap %s MiB, jar %s",
+            process.pid,
+            port,
+            heap_mb,
+            genmodel_jar,
+        )
+        return cls(process, gateway, ping_gateway, classpath)
+
+    @property
+    def pid(self) -> int:
+        """The JVM's process id."""
+        return self._process.pid
+
+    def is_alive(self) -> bool:
+        """True when the JVM process runs and answers a ping within the timeout."""
+        if self._stopped or self._process.poll() is not None:
+            return False
+        try:
+            self._ping_target.nanoTime()
+        except (Py4JError, OSError):
+            return False
+        return True
+
+    def stop(self) -> None:
+        """Shut the JVM down; calling it again does nothing."""
+        with self._lock:
+            if self._stopped:
+                return
+            self._stopped = True
+        for gateway in (self._ping_gateway, self._gateway):
+            try:
+                gateway.shutdown()
+            except (Py4JError, OSError) as exc:
+                logger.debug("gateway shutdown: %s", exc)
+        if self._process.stdin is not None:
+            # die_on_exit: the JVM exits when its stdin closes.
+            self._process.stdin.close()
+        try:
+            self._process.wait(timeout=_STOP_WAIT_S)
+        except subprocess.TimeoutExpired:
+            logger.warning(
+                "JVM %s did not exit in %.0f s; killing it", self.pid, _STOP_WAIT_S
+            )
+            self._process.kill()
+            self._process.wait()
+        logger.info(
+            "JVM stopped: pid %s, exit code %s", self.pid, self._process.returncode
+        )
+
+    def call(self, action: Callable[[], _T]) -> _T:
+        """Run one py4j call, translating its failures into the runtime's exceptions."""
+        if self._stopped:
+            raise RuntimeUnavailable("the JVM has been stopped; open a new scorer")
+        try:
+            return action()
+        except Py4JJavaError as exc:
+            raise _java_exception(exc) from exc
+        except (Py4JNetworkError, Py4JError, OSError) as exc:
+            raise self._unavailable() from exc
+
+    def _unavailable(self) -> RuntimeUnavailable:
+        code = self._process.poll()
+        if self._stopped:
+            return RuntimeUnavailable("the JVM has been stopped; open a new scorer")
+        if code is not None:
+            return RuntimeUnavailable(
+                f"the JVM (pid {self.pid}) exited with code {code}; "
+                "restart the scorer (its log holds the JVM's last output)"
+            )
+        return RuntimeUnavailable(
+            f"the JVM (pid {self.pid}) does not answer over py4j; restart the scorer"
+        )
+
+    def load_batch_scorer(self, mojo: Path, workers: int) -> JavaBatchScorer:
+        """Load ``mojo`` into a new ``mojoserve.BatchScorer`` (``workers`` threads)."""
+        target = self.call(
+            lambda: self._gateway.jvm.mojoserve.BatchScorer.load(
+                str(mojo.resolve()), workers
+            )
+        )
+        return JavaBatchScorer(self, target)
+
+
+class JavaBatchScorer:
+    """Typed calls into one ``mojoserve.BatchScorer`` object living in the JVM."""
+
+    def __init__(self, runtime: JavaRuntime, target: Any) -> None:
+        self._runtime = runtime
+        self._target = target
+
+    def task(self) -> str:
+        """The MOJO's task: "binary", "multiclass" or "regression"."""
+        return str(self._runtime.call(self._target.task))
+
+    def feature_names(self) -> bytes:
+        """The input columns in model order, packed strings."""
+        return bytes(self._runtime.call(self._target.featureNames))
+
+    def feature_levels(self, index: int) -> bytes | None:
+        """Packed levels of input column ``index``; None for a numeric column."""
+        packed = self._runtime.call(lambda: self._target.featureLevels(index))
+        return None if packed is None else bytes(packed)
+
+    def class_labels(self) -> bytes:
+        """Class labels in model order, packed strings (empty for regression)."""
+        return bytes(self._runtime.call(self._target.classLabels))
+
+    def result_width(self) -> int:
+        """Doubles per result row."""
+        return int(self._runtime.call(self._target.resultWidth))
+
+    def score_columns(self, rows: int, numeric: bytes, levels: bytes) -> bytes:
+        """One bridge crossing: packed columns in, packed float64 results out."""
+        return bytes(
+            self._runtime.call(lambda: self._target.scoreColumns(rows, numeric, levels))
+        )
+
+    def score_csv(self, csv: bytes, *, write_header: bool, first_line: int) -> bytes:
+        """One bridge crossing: CSV bytes in, CSV bytes with predictions out."""
+        return bytes(
+            self._runtime.call(
+                lambda: self._target.scoreCsv(csv, write_header, first_line)
+            )
+        )
+
+    def close(self) -> None:
+        """Stop the Java side's worker threads (the JVM keeps running)."""
+        self._runtime.call(self._target.close)
+
+
+def _java_exception(exc: Py4JJavaError) -> Exception:
+    java_exception = exc.java_exception
+    try:
+        java_class = str(java_exception.getClass().getName())
+        if java_class == _CSV_EXCEPTION:
+            return CsvFormatError(
+                int(java_exception.getLine()), str(java_exception.getProblem())
+            )
+        return JavaCallError(java_class, str(java_exception.getMessage()))
+    except Py4JError as inner:
+        # The JVM went away while we were reading the exception: report what we have.
+        logger.debug("could not inspect the Java exception: %s", inner)
+        return JavaCallError("java.lang.Throwable", str(exc))
