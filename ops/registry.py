@@ -1,0 +1,33 @@
+"""What the MLflow registry holds: the version behind the serving alias."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+
+_SQLITE = "sqlite:///"
+
+
+class RegistryUnavailableError(RuntimeError):
+    """The registry could not be read (missing store, server down, bad URI)."""
+
+
+def alias_version(tracking_uri: str, model_name: str, alias: str) -> str | None:
+    """The version that ``model_name@alias`` points to, or None when nothing does."""
+    if tracking_uri.startswith(_SQLITE):
+        database = Path(tracking_uri.removeprefix(_SQLITE))
+        if not database.is_file():
+            # Opening a missing SQLite store would create an empty one.
+            return None
+    client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+    try:
+        version = client.get_model_version_by_alias(model_name, alias)
+    except MlflowException as exc:
+        if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
+            return None
+        raise RegistryUnavailableError(
+            f"cannot read {model_name}@{alias} from {tracking_uri}: {exc.message}"
+        ) from exc
+    return str(version.version)
