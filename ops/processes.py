@@ -46,6 +46,8 @@ class PidRecord:
     @classmethod
     def read(cls, path: Path) -> PidRecord | None:
         """Read a record, or None when the file is missing or not a record."""
+        if not path.is_file():
+            return None
         try:
             content = json.loads(path.read_text())
             return cls(
