@@ -10,35 +10,46 @@ import pandas as pd
 from ui.schemas import ModelInfo, VariableImportance
 
 _TOP_VARIABLES = 15
+_HIGHLIGHT = "#1f77b4"
+_MUTED = "#aec7e8"
 
 Chart = alt.Chart | alt.LayerChart
 
 
 def probability_chart(
-    probabilities: Mapping[str, float], class_labels: Sequence[str]
+    probabilities: Mapping[str, float],
+    class_labels: Sequence[str],
+    predicted: str | None = None,
 ) -> Chart:
-    """Horizontal bars: one per class, its probability, in the model's class order."""
+    """Horizontal bars of class probabilities, the predicted class highlighted."""
     order = [label for label in class_labels if label in probabilities] or list(
         probabilities
     )
     frame = pd.DataFrame(
-        {"class": order, "probability": [probabilities[label] for label in order]}
+        {
+            "class": order,
+            "probability": [probabilities[label] for label in order],
+            "predicted": [label == predicted for label in order],
+        }
     )
-    bars = (
-        alt.Chart(frame)
-        .mark_bar()
-        .encode(
-            x=alt.X(
-                "probability:Q", scale=alt.Scale(domain=[0, 1]), title="probability"
-            ),
-            y=alt.Y("class:N", sort=order, title="class"),
-            tooltip=["class", alt.Tooltip("probability:Q", format=".3f")],
+    base = alt.Chart(frame).encode(
+        x=alt.X("probability:Q", scale=alt.Scale(domain=[0, 1]), title="probability"),
+        y=alt.Y("class:N", sort=order, title="class"),
+        tooltip=["class", alt.Tooltip("probability:Q", format=".3f")],
+    )
+    labels = base.mark_text(align="left", dx=4).encode(
+        text=alt.Text("probability:Q", format=".1%")
+    )
+    bars = base.mark_bar().encode(
+        color=alt.Color(
+            "predicted:N",
+            scale=alt.Scale(domain=[True, False], range=[_HIGHLIGHT, _MUTED]),
+            legend=None,
         )
     )
-    labels = bars.mark_text(align="left", dx=3).encode(
-        text=alt.Text("probability:Q", format=".3f")
+    chart: alt.LayerChart = alt.LayerChart(layer=[bars, labels]).properties(
+        height=alt.Step(32)
     )
-    chart: alt.LayerChart = (bars + labels).properties(height=max(60, 28 * len(order)))
     return chart
 
 
@@ -85,7 +96,7 @@ def importance_chart(importances: Sequence[VariableImportance]) -> Chart:
                 alt.Tooltip("percentage:Q", format=".1%"),
             ],
         )
-        .properties(height=max(80, 24 * len(frame)))
+        .properties(height=alt.Step(24))
     )
     return chart
 

@@ -100,7 +100,14 @@ def _features(model: ModelInfo) -> None:
         }
         for feature in model.features
     ]
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    st.dataframe(
+        pd.DataFrame(rows),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "missing share": st.column_config.NumberColumn(format="percent")
+        },
+    )
 
 
 def _example_request(model: ModelInfo, base_url: str) -> None:

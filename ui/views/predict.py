@@ -60,7 +60,9 @@ def _show_answer(
         st.metric("Predicted class", f"{prediction.label}{share}")
     if prediction.probabilities:
         st.altair_chart(
-            probability_chart(prediction.probabilities, model.class_labels),
+            probability_chart(
+                prediction.probabilities, model.class_labels, prediction.label
+            ),
             width="stretch",
         )
     st.caption(
