@@ -79,8 +79,14 @@ class ScorerClient:
     def __init__(self, settings: Settings) -> None:
         self.base_url = settings.scorer_url
         self._settings = settings
+        headers = (
+            {"Authorization": f"Bearer {settings.api_key.get_secret_value()}"}
+            if settings.api_key
+            else {}
+        )
         self._http = httpx.Client(
             base_url=settings.scorer_url,
+            headers=headers,
             timeout=httpx.Timeout(
                 settings.request_timeout_s, connect=settings.connect_timeout_s
             ),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 TROUBLESHOOTING_HINT = "See the Troubleshooting section of README.md."
@@ -20,6 +20,9 @@ class Settings(BaseSettings):
     batch_timeout_s: float = Field(default=120.0, gt=0)
     max_upload_mb: float = Field(default=20.0, gt=0)
     batch_chunk_rows: int = Field(default=5000, ge=1)
+    api_key: SecretStr | None = Field(
+        default=None, description="Sent as a bearer token when the scorer wants one."
+    )
 
     @field_validator("scorer_url")
     @classmethod

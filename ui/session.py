@@ -35,8 +35,12 @@ def load_model_info(client: ScorerClient) -> ModelInfo | None:
         return None
 
 
-@st.cache_resource(
-    show_spinner=False, hash_funcs={Settings: lambda value: value.model_dump_json()}
-)
+def _settings_key(value: Settings) -> str:
+    # model_dump_json masks the secret; two keys must not share one client.
+    secret = value.api_key.get_secret_value() if value.api_key else ""
+    return value.model_dump_json() + secret
+
+
+@st.cache_resource(show_spinner=False, hash_funcs={Settings: _settings_key})
 def _client_for(current: Settings) -> ScorerClient:
     return ScorerClient(current)

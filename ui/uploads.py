@@ -50,6 +50,8 @@ def read_upload(
             f"{_names(frame.columns)}; the model expects {_names(feature_names)}). "
             "Is this the right file?"
         )
+    if frame.empty:
+        raise UploadProblem(f"{name} has a header row but no data rows.")
     return CsvUpload(name=name, frame=frame, missing_features=missing)
 
 
@@ -107,8 +109,6 @@ def _parse(name: str, text: str) -> pd.DataFrame:
     duplicated = sorted({column for column in header if header.count(column) > 1})
     if duplicated:
         raise UploadProblem(f"{name} repeats the column(s) {_names(duplicated)}.")
-    if frame.empty:
-        raise UploadProblem(f"{name} has a header row but no data rows.")
     return frame
 
 
