@@ -33,32 +33,37 @@ JAVA_RELEASE = "11"
 _WHEEL_GENMODEL_ENTRY = "www/3/h2o-genmodel.jar"
 
 
-def java_sources() -> list[Path]:
+def java_sources(source_dir: Path = JAVA_SOURCE_DIR) -> list[Path]:
     """The project's Java source files, in a stable order."""
-    return sorted(JAVA_SOURCE_DIR.rglob("*.java"))
+    return sorted(source_dir.rglob("*.java"))
 
 
-def build_key(genmodel_jar: Path) -> str:
+def build_key(genmodel_jar: Path, source_dir: Path = JAVA_SOURCE_DIR) -> str:
     """A short hash of the Java source, the jar's bytes and the target release."""
     digest = hashlib.sha256(JAVA_RELEASE.encode())
-    for source in java_sources():
-        digest.update(source.relative_to(JAVA_SOURCE_DIR).as_posix().encode())
+    for source in java_sources(source_dir):
+        digest.update(source.relative_to(source_dir).as_posix().encode())
         digest.update(source.read_bytes())
     digest.update(genmodel_jar.read_bytes())
     return digest.hexdigest()[:20]
 
 
-def ensure_compiled(genmodel_jar: Path, cache_dir: Path | None = None) -> Path:
+def ensure_compiled(
+    genmodel_jar: Path,
+    cache_dir: Path | None = None,
+    *,
+    source_dir: Path = JAVA_SOURCE_DIR,
+) -> Path:
     """Return the classes folder for ``genmodel_jar``; compile when missing or stale."""
     cache = (cache_dir or DEFAULT_CLASS_CACHE).resolve()
-    target = cache / build_key(genmodel_jar)
+    target = cache / build_key(genmodel_jar, source_dir)
     if (target / "mojoserve" / "BatchScorer.class").is_file():
         return target
 
     cache.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=cache))
     try:
-        _compile(genmodel_jar, staging)
+        _compile(genmodel_jar, source_dir, staging)
         staging.rename(target)
         logger.info(
             "compiled %s against %s into %s", SCORER_CLASS, genmodel_jar, target
@@ -72,7 +77,7 @@ def ensure_compiled(genmodel_jar: Path, cache_dir: Path | None = None) -> Path:
     return target
 
 
-def _compile(genmodel_jar: Path, output_dir: Path) -> None:
+def _compile(genmodel_jar: Path, source_dir: Path, output_dir: Path) -> None:
     javac = shutil.which("javac")
     if javac is None:
         raise JavaNotFoundError(
@@ -90,12 +95,12 @@ def _compile(genmodel_jar: Path, output_dir: Path) -> None:
         str(genmodel_jar.resolve()),
         "-d",
         str(output_dir),
-        *[str(source) for source in java_sources()],
+        *[str(source) for source in java_sources(source_dir)],
     ]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise JavaBuildError(
-            f"javac failed on {JAVA_SOURCE_DIR} against {genmodel_jar} "
+            f"javac failed on {source_dir} against {genmodel_jar} "
             f"(exit {result.returncode}):\n{result.stderr.strip()}"
         )
 

@@ -137,6 +137,11 @@ class JavaRuntime:
         return cls(process, gateway, ping_gateway, classpath)
 
     @property
+    def port(self) -> int:
+        """The loopback port the JVM's py4j server listens on."""
+        return int(self._gateway.gateway_parameters.port)
+
+    @property
     def pid(self) -> int:
         """The JVM's process id."""
         return self._process.pid
