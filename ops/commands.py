@@ -104,14 +104,19 @@ def ui(*, host: str, port: int, scorer_url: str) -> Command:
 def trainer(
     *,
     tracking_uri: str,
-    artifact_root: str,
+    artifact_root: str | None,
     model_name: str,
     extra_args: Sequence[str] = (),
 ) -> Command:
-    """The training job (``python -m training``), on the demo table by default."""
+    """The training job (``python -m training``), on the demo table by default.
+
+    Against a tracking server (compose), ``artifact_root`` is None: the server
+    then stores the artifacts itself (``--serve-artifacts``).
+    """
     environment = {
         "TRAINING_TRACKING_URI": tracking_uri,
-        "TRAINING_ARTIFACT_ROOT": artifact_root,
         "TRAINING_MODEL_NAME": model_name,
     }
+    if artifact_root is not None:
+        environment["TRAINING_ARTIFACT_ROOT"] = artifact_root
     return Command((PYTHON, "-m", "training", *extra_args), environment)

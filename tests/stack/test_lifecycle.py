@@ -1,0 +1,104 @@
+"""Starting and stopping the stack: Ctrl-C, `make down`, a port already taken."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import time
+from pathlib import Path
+
+import pytest
+
+from ops.processes import pid_file
+from tests.fixtures.training import TrainedModel
+from tests.stack.conftest import (
+    OPEN_BANNER,
+    SERVICES,
+    groups_alive,
+    kill_leftovers,
+    new_place,
+    run_ops,
+    start_stack,
+)
+
+PID_FILES_TIMEOUT_S = 60
+
+
+def test_ctrl_c_stops_every_service_group_and_removes_the_pid_files(
+    trained_model: TrainedModel, tmp_path: Path
+) -> None:
+    place = new_place(trained_model, tmp_path)
+    run = start_stack(place)
+    try:
+        run.wait_for(OPEN_BANNER)
+        records = place.pid_records()
+        assert all(groups_alive(records).values())
+
+        code = run.stop(signal.SIGINT)
+
+        assert code == 0, run.output
+        assert groups_alive(records) == {name: [] for name in SERVICES}
+        assert not list(place.state_dir.glob("*.pid"))
+        assert "Stopping the stack" in run.output
+    finally:
+        kill_leftovers(place.pid_records())
+        if run.process.poll() is None:
+            run.process.kill()
+
+
+def test_down_stops_the_services_a_killed_supervisor_left_behind(
+    trained_model: TrainedModel, tmp_path: Path
+) -> None:
+    place = new_place(trained_model, tmp_path)
+    run = start_stack(place)
+    try:
+        deadline = time.monotonic() + PID_FILES_TIMEOUT_S
+        while len(place.pid_records()) < len(SERVICES) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        records = place.pid_records()
+        assert sorted(records) == sorted(SERVICES), run.output
+        run.process.kill()
+        run.process.wait(timeout=10)
+        assert all(groups_alive(records).values())
+
+        result = run_ops(place, "ops.stack", "down")
+
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert groups_alive(records) == {name: [] for name in SERVICES}
+        for name in SERVICES:
+            assert f"Stopping {name}" in result.stdout
+            assert not pid_file(place.state_dir, name).exists()
+    finally:
+        kill_leftovers(place.pid_records())
+
+
+def test_down_with_nothing_running_says_so_and_exits_zero(
+    trained_model: TrainedModel, tmp_path: Path
+) -> None:
+    place = new_place(trained_model, tmp_path)
+
+    result = run_ops(place, "ops.stack", "down")
+
+    assert result.returncode == 0
+    assert "Nothing to stop" in result.stdout
+
+
+@pytest.mark.parametrize("service", ["mlflow", "scorer", "ui"])
+def test_up_refuses_a_taken_port_and_names_its_owner(
+    service: str, trained_model: TrainedModel, tmp_path: Path
+) -> None:
+    place = new_place(trained_model, tmp_path)
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as squatter:
+        squatter.bind(("127.0.0.1", place.ports[service]))
+        squatter.listen()
+
+        result = run_ops(place, "ops.stack", "up")
+
+    assert result.returncode == 1
+    assert (
+        f"port {place.ports[service]} ({service}) is in use by pid {os.getpid()}"
+        in (result.stderr)
+    )
+    assert f"OPS_{service.upper()}_PORT" in result.stderr
+    assert not list(place.state_dir.glob("*.pid"))
