@@ -9,6 +9,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+LogFormat = Literal["text", "json"]
 
 
 class Settings(BaseSettings):
@@ -36,6 +37,11 @@ class Settings(BaseSettings):
         description="Serve this model folder and never ask the registry.",
     )
     cache_dir: Path = Path("artifacts/model-cache")
+    java_classes_dir: Path | None = Field(
+        default=None,
+        description="Where the compiled batch scorer is kept "
+        "(default: the runtime's artifacts/java-classes).",
+    )
     poll_interval_s: float = Field(default=30.0, gt=0)
     jvm_heap_mb: int = Field(default=256, ge=64)
     max_rows: int = Field(default=100_000, ge=1)
@@ -47,6 +53,7 @@ class Settings(BaseSettings):
         description="CORS origins, comma separated; empty keeps CORS closed.",
     )
     log_level: LogLevel = "INFO"
+    log_format: LogFormat = "text"
     access_log: bool = Field(
         default=True, description="One INFO line per request (no payloads)."
     )

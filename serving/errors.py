@@ -8,7 +8,9 @@ Hierarchy::
     ├── AdminDisabledError       404  no admin token configured
     ├── PayloadTooLargeError     413  body bytes or rows over the limits
     ├── InvalidInputError        422  parsed, but values or shape are wrong
-    └── ModelUnavailableError    503  no model loaded, or its JVM is restarting
+    ├── ModelRefusedError        422  admin reload: the new version is unusable
+    ├── ModelUnavailableError    503  no model loaded, or its JVM is restarting
+    └── RegistryDownError        503  admin reload: the registry did not answer
 
     ModelLoadFailure             not HTTP: a model version could not be
                                  fetched, opened or smoke-tested
@@ -84,9 +86,19 @@ class InvalidInputError(ServingError):
     code = "invalid_input"
 
 
+class ModelRefusedError(ServingError):
+    status_code = 422
+    code = "model_refused"
+
+
 class ModelUnavailableError(ServingError):
     status_code = 503
     code = "model_unavailable"
+
+
+class RegistryDownError(ServingError):
+    status_code = 503
+    code = "registry_unavailable"
 
 
 class ModelLoadFailure(Exception):
@@ -116,8 +128,15 @@ def error_response(
     )
 
 
+def _count(request: Request, code: str) -> None:
+    metrics = getattr(request.app.state, "metrics", None)
+    if metrics is not None:
+        metrics.errors.labels(code).inc()
+
+
 async def _serving_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ServingError)
+    _count(request, exc.code)
     logger.info("answered %s %s: %s", exc.status_code, exc.code, exc.message)
     headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
     if exc.status_code == 503:
@@ -127,6 +146,7 @@ async def _serving_error(request: Request, exc: Exception) -> Response:
 
 async def _request_validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
+    _count(request, "invalid_input")
     details = [
         ErrorDetail(
             problem=str(error.get("msg", "invalid")),
@@ -141,11 +161,13 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     codes = {404: "not_found", 405: "method_not_allowed"}
     code = codes.get(exc.status_code, "http_error")
+    _count(request, code)
     return error_response(exc.status_code, code, str(exc.detail), None, exc.headers)
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
     # Only real bugs get here; the user gets a short sentence, the log the traceback.
+    _count(request, "internal_error")
     logger.error(
         "unexpected error on %s %s", request.method, request.url.path, exc_info=exc
     )

@@ -145,7 +145,7 @@ class Readiness(BaseModel):
 class ReloadResult(BaseModel):
     """What ``POST /admin/reload`` did."""
 
-    outcome: Literal["reloaded", "unchanged", "failed"]
+    outcome: Literal["reloaded", "unchanged"]
     version: str | None
     message: str
 

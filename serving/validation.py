@@ -276,3 +276,19 @@ def _json_type(value: object) -> str:
         _NONE_TYPE: "null",
     }
     return names.get(type(value), type(value).__name__)
+
+
+def example_record(schema: ModelSchema) -> dict[str, ColumnValue]:
+    """A typical row from the training statistics: ready to send to ``/predict``."""
+    record: dict[str, ColumnValue] = {}
+    for feature in schema.features:
+        stats = feature.stats
+        if feature.kind == "numeric":
+            typical = stats.mean if stats.mean is not None else stats.min
+            record[feature.name] = round(typical, 4) if typical is not None else 0.0
+        else:
+            levels = feature.levels
+            record[feature.name] = stats.most_frequent or (
+                levels[0] if levels else None
+            )
+    return record

@@ -1,0 +1,296 @@
+"""The prediction endpoints' work, off the event loop: parse, check, score, encode.
+
+Each function runs in one worker thread per request and returns finished
+bytes, so the event loop only moves bytes in and out. A dead JVM surfaces as
+:class:`~serving.runtime_errors.RuntimeUnavailable`; the API turns it into 503.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import orjson
+
+from serving.errors import (
+    ErrorDetail,
+    InvalidInputError,
+    MalformedBodyError,
+    PayloadTooLargeError,
+)
+from serving.metrics import ServingMetrics
+from serving.model_manager import ModelGeneration
+from serving.runtime_errors import CsvFormatError
+from serving.scorer import BatchPrediction
+from serving.validation import Batch, parse_json
+
+_NO_WARNINGS: list[dict[str, str]] = []
+_NEWLINE = 0x0A
+_QUOTE = 0x22
+_INVOCATION_KEYS = ("dataframe_split", "dataframe_records", "instances", "inputs")
+
+
+@dataclass(frozen=True)
+class Scored:
+    """A finished answer and the number of rows behind it."""
+
+    body: bytes
+    rows: int
+
+
+def predict_json(
+    generation: ModelGeneration, body: bytes, max_rows: int, metrics: ServingMetrics
+) -> Scored:
+    """``POST /predict``: one record or a list, answered with per-row warnings."""
+    validator = generation.validator
+    records = validator.records(parse_json(body))
+    check_row_count(len(records), max_rows)
+    batch = validator.from_records(records)
+
+    prediction = generation.scorer.score_columns(batch.columns, batch.n_rows)
+    _add_unknown_level_warnings(batch, prediction, metrics)
+    answer = {
+        "model": generation.model_ref,
+        "task": prediction.task,
+        "predictions": _prediction_rows(generation, batch, prediction),
+    }
+    return Scored(orjson.dumps(answer), batch.n_rows)
+
+
+def predict_invocations(
+    generation: ModelGeneration,
+    body: bytes,
+    content_type: str,
+    max_rows: int,
+    metrics: ServingMetrics,
+) -> Scored:
+    """``POST /invocations``: MLflow's scoring protocol, JSON or CSV."""
+    if content_type.startswith("text/csv"):
+        names, rows = _csv_rows(body)
+        check_row_count(len(rows), max_rows)
+        batch = generation.validator.from_split(names, rows)
+    else:
+        batch = _invocation_batch(generation, parse_json(body), max_rows)
+
+    prediction = generation.scorer.score_columns(batch.columns, batch.n_rows)
+    _add_unknown_level_warnings(batch, prediction, metrics)
+    return Scored(
+        orjson.dumps({"predictions": _flat_rows(generation, prediction)}), batch.n_rows
+    )
+
+
+def predict_csv(generation: ModelGeneration, data: bytes, max_rows: int) -> Scored:
+    """``POST /predict/csv``: the CSV back with prediction columns, scored in chunks."""
+    _check_csv_header(data)
+    rows = count_csv_records(data) - 1
+    if rows < 1:
+        raise InvalidInputError(
+            "The CSV has a header but no rows; add at least one row.",
+            [ErrorDetail(problem="no data rows", line=2, expected="at least one row")],
+        )
+    check_row_count(rows, max_rows)
+    try:
+        pieces = list(generation.scorer.iter_score_csv(data))
+    except CsvFormatError as exc:
+        raise MalformedBodyError(
+            f"The CSV cannot be read at line {exc.line}: {exc.problem}.",
+            [
+                ErrorDetail(
+                    problem=exc.problem, line=exc.line, expected="well-formed CSV"
+                )
+            ],
+        ) from exc
+    return Scored(b"".join(pieces), rows)
+
+
+def check_row_count(rows: int, max_rows: int) -> None:
+    """413 when a request holds more rows than SERVING_MAX_ROWS."""
+    if rows > max_rows:
+        raise PayloadTooLargeError(
+            f"The request holds {rows} rows; the limit is {max_rows} "
+            f"(SERVING_MAX_ROWS). Split it into smaller batches.",
+            [ErrorDetail(problem=f"{rows} rows", expected=f"at most {max_rows} rows")],
+        )
+
+
+def count_csv_records(data: bytes) -> int:
+    """Records in a CSV: newlines outside quotes, plus an unterminated last line.
+
+    Raises MalformedBodyError naming the line of a quote that is never closed.
+    """
+    view = np.frombuffer(data, dtype=np.uint8)
+    newlines = np.flatnonzero(view == _NEWLINE)
+    quotes = np.flatnonzero(view == _QUOTE)
+    if len(quotes) % 2:
+        line = int(np.searchsorted(newlines, quotes[-1])) + 1
+        raise MalformedBodyError(
+            f"The CSV has a quote on line {line} that is never closed.",
+            [
+                ErrorDetail(
+                    problem="unclosed quote", line=line, expected="a closing quote"
+                )
+            ],
+        )
+    outside = np.searchsorted(quotes, newlines) % 2 == 0
+    records = int(np.count_nonzero(outside))
+    if data and not data.endswith(b"\n"):
+        records += 1
+    return records
+
+
+def _prediction_rows(
+    generation: ModelGeneration, batch: Batch, prediction: BatchPrediction
+) -> list[dict[str, Any]]:
+    warnings = batch.warnings
+    if prediction.values is not None:
+        return [
+            {"value": value, "warnings": warnings.get(row, _NO_WARNINGS)}
+            for row, value in enumerate(prediction.values.tolist())
+        ]
+    assert prediction.labels is not None and prediction.probabilities is not None
+    class_labels = generation.schema.class_labels
+    return [
+        {
+            "label": label,
+            "probabilities": dict(zip(class_labels, probabilities, strict=True)),
+            "warnings": warnings.get(row, _NO_WARNINGS),
+        }
+        for row, (label, probabilities) in enumerate(
+            zip(prediction.labels, prediction.probabilities.tolist(), strict=True)
+        )
+    ]
+
+
+def _flat_rows(
+    generation: ModelGeneration, prediction: BatchPrediction
+) -> list[dict[str, Any]]:
+    if prediction.values is not None:
+        return [{"predict": value} for value in prediction.values.tolist()]
+    assert prediction.labels is not None and prediction.probabilities is not None
+    keys = ["predict", *(f"p_{label}" for label in generation.schema.class_labels)]
+    return [
+        dict(zip(keys, [label, *probabilities], strict=True))
+        for label, probabilities in zip(
+            prediction.labels, prediction.probabilities.tolist(), strict=True
+        )
+    ]
+
+
+def _add_unknown_level_warnings(
+    batch: Batch, prediction: BatchPrediction, metrics: ServingMetrics
+) -> None:
+    for row, features in prediction.unknown_levels.items():
+        for feature in features:
+            value = batch.columns[feature][row]
+            metrics.unknown_levels.labels(feature).inc()
+            batch.add_warning(
+                row,
+                feature,
+                "unknown_level",
+                f"level {value!r} was not seen in training; scored as missing",
+            )
+
+
+def _invocation_batch(
+    generation: ModelGeneration, payload: Any, max_rows: int
+) -> Batch:
+    validator = generation.validator
+    if not isinstance(payload, dict) or not any(
+        key in payload for key in _INVOCATION_KEYS
+    ):
+        raise InvalidInputError(
+            "The body must be an object with one of the keys "
+            f"{', '.join(_INVOCATION_KEYS)} (MLflow's scoring protocol).",
+            [
+                ErrorDetail(
+                    problem="no known key", expected=" | ".join(_INVOCATION_KEYS)
+                )
+            ],
+        )
+    split = payload.get("dataframe_split")
+    if split is not None:
+        if not isinstance(split, dict) or not isinstance(split.get("data"), list):
+            raise InvalidInputError(
+                "dataframe_split must be an object with 'columns' and 'data' lists.",
+                [ErrorDetail(problem="bad shape", field="dataframe_split")],
+            )
+        data = split["data"]
+        columns = split.get("columns") or validator.feature_names
+        if not isinstance(columns, list):
+            raise InvalidInputError("dataframe_split.columns must be a list of names.")
+        check_row_count(len(data), max_rows)
+        if not data:
+            raise InvalidInputError("The batch is empty; send at least one row.")
+        return validator.from_split(columns, data)
+
+    key = next(key for key in _INVOCATION_KEYS[1:] if key in payload)
+    records = validator.records(payload[key])
+    check_row_count(len(records), max_rows)
+    return validator.from_records(records)
+
+
+def _csv_rows(body: bytes) -> tuple[list[str], list[list[str | None]]]:
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise MalformedBodyError(f"The CSV is not UTF-8 text: {exc}.") from exc
+    reader = csv.reader(io.StringIO(text), strict=True)
+    try:
+        header = next(reader, None)
+        if not header:
+            raise MalformedBodyError(
+                "The CSV is empty; send a header row and data rows."
+            )
+        rows: list[list[str | None]] = []
+        for record in reader:
+            if not record:
+                continue
+            if len(record) != len(header):
+                raise MalformedBodyError(
+                    f"CSV line {reader.line_num} has {len(record)} fields; the header "
+                    f"has {len(header)}.",
+                    [ErrorDetail(problem="wrong field count", line=reader.line_num)],
+                )
+            rows.append([value if value != "" else None for value in record])
+    except csv.Error as exc:
+        raise MalformedBodyError(
+            f"The CSV cannot be read at line {reader.line_num}: {exc}.",
+            [ErrorDetail(problem=str(exc), line=reader.line_num)],
+        ) from exc
+    if not rows:
+        raise InvalidInputError(
+            "The CSV has a header but no rows; add at least one row."
+        )
+    return header, rows
+
+
+def _check_csv_header(data: bytes) -> None:
+    """Refuse an empty document or a header with repeated names before scoring."""
+    first_line = data.split(b"\n", 1)[0]
+    if not first_line.strip():
+        raise MalformedBodyError(
+            "The CSV is empty or starts with a blank line; send a header row first.",
+            [ErrorDetail(problem="no header", line=1, expected="a header row")],
+        )
+    try:
+        header = next(csv.reader([first_line.decode("utf-8-sig").rstrip("\r")]))
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise MalformedBodyError(
+            f"The CSV header cannot be read: {exc}.",
+            [
+                ErrorDetail(
+                    problem=str(exc), line=1, expected="UTF-8 comma-separated names"
+                )
+            ],
+        ) from exc
+    seen: set[str] = set()
+    for name in header:
+        if name in seen:
+            raise MalformedBodyError(
+                f"The CSV header repeats column {name!r}; give each column one name.",
+                [ErrorDetail(problem="duplicate column", field=name, line=1)],
+            )
+        seen.add(name)

@@ -1,0 +1,298 @@
+"""MLflow registry lookups and the local model cache.
+
+The scorer asks the registry which version the alias names, downloads only
+the three files it reads (the MOJO, the genmodel jar, the JSON schema) into a
+cache keyed by model name and version, and records the last version that
+loaded and passed its smoke test in a ``current`` pointer, so that a scorer
+started while the registry is down can serve that one. Nothing downloaded is
+ever unpickled, and no downloaded path may leave the cache folder.
+
+Cache layout::
+
+    <cache_dir>/<quoted model name>/
+        current                  JSON: the last good version
+        versions/<version>/      model.zip, h2o-genmodel.jar, model_schema.json,
+                                 provenance.json
+        .staging-*/              downloads in progress (renamed when complete)
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+from urllib.parse import quote
+
+import orjson
+
+from serving.model_schema import GENMODEL_JAR_NAME, MOJO_FILE_NAME, SCHEMA_FILE_NAME
+
+logger = logging.getLogger(__name__)
+
+MODEL_FILES = (MOJO_FILE_NAME, GENMODEL_JAR_NAME, SCHEMA_FILE_NAME)
+PROVENANCE_FILE = "provenance.json"
+POINTER_FILE = "current"
+# A model's artifacts are a few folders deep; a deeper tree is not a model.
+_MAX_DEPTH = 6
+_MAX_ENTRIES = 500
+_SQLITE_PREFIX = "sqlite:///"
+
+
+class RegistryUnavailableError(Exception):
+    """The registry cannot be reached, or it does not know the model reference."""
+
+
+class ModelCacheError(Exception):
+    """The cache folder cannot be written, or a download would escape it."""
+
+
+class ArtifactLayoutError(Exception):
+    """The registered artifacts do not hold exactly one of each model file."""
+
+
+@dataclass(frozen=True)
+class VersionRef:
+    """One registered model version, as the registry describes it."""
+
+    name: str
+    version: str
+    alias: str | None
+    run_id: str | None
+
+
+class ModelRegistry:
+    """Resolves the configured reference and keeps downloaded versions in a cache."""
+
+    def __init__(
+        self,
+        tracking_uri: str,
+        model_name: str,
+        *,
+        alias: str | None,
+        version: str | None,
+        cache_dir: Path,
+    ) -> None:
+        self.tracking_uri = tracking_uri
+        self.model_name = model_name
+        self.alias = None if version is not None else alias
+        self.version = version
+        self.cache_root = cache_dir
+        self._model_cache = cache_dir / _path_component(model_name)
+
+    def resolve(self) -> VersionRef:
+        """Ask the registry which version the alias (or the fixed version) names."""
+        client = self._client()
+        try:
+            if self.version is not None:
+                found = client.get_model_version(self.model_name, self.version)
+            else:
+                found = client.get_model_version_by_alias(self.model_name, self.alias)
+        except Exception as exc:
+            # MLflow raises its own and SQLAlchemy's errors here; all mean "no answer".
+            raise RegistryUnavailableError(
+                f"The registry at {self.tracking_uri} could not resolve "
+                f"{self._reference()}: {_first_line(exc)}"
+            ) from exc
+        return VersionRef(
+            name=self.model_name,
+            version=str(found.version),
+            alias=self.alias,
+            run_id=found.run_id or None,
+        )
+
+    def fetch(self, ref: VersionRef) -> Path:
+        """The cached folder of ``ref``; its three files are downloaded if missing."""
+        target = self._version_dir(ref.version)
+        if all((target / name).is_file() for name in (*MODEL_FILES, PROVENANCE_FILE)):
+            logger.info("model %s version %s found in cache", ref.name, ref.version)
+            return target
+
+        staging = self._make_staging_dir()
+        try:
+            self._download(ref, staging)
+            _write_json(staging / PROVENANCE_FILE, asdict(ref))
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if target.exists():
+                shutil.rmtree(target)
+            staging.rename(target)
+        except OSError as exc:
+            raise ModelCacheError(
+                f"Could not write model {ref.name} version {ref.version} into the "
+                f"cache {self._model_cache}: {exc}. Make the folder writable or set "
+                f"SERVING_CACHE_DIR to a writable folder."
+            ) from exc
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        logger.info(
+            "model %s version %s downloaded to %s", ref.name, ref.version, target
+        )
+        return target
+
+    def remember_good(self, ref: VersionRef) -> None:
+        """Point ``current`` at ``ref``: what a start without registry serves."""
+        pointer = self._model_cache / POINTER_FILE
+        try:
+            _write_json(pointer, asdict(ref))
+        except OSError as exc:
+            raise ModelCacheError(
+                f"Could not record the last good version in {pointer}: {exc}. Make "
+                f"the folder writable or set SERVING_CACHE_DIR to a writable folder."
+            ) from exc
+
+    def last_good(self) -> tuple[VersionRef, Path] | None:
+        """The version the ``current`` pointer names and its folder, if both exist."""
+        pointer = self._model_cache / POINTER_FILE
+        try:
+            ref = VersionRef(**orjson.loads(pointer.read_bytes()))
+        except FileNotFoundError:
+            return None
+        except (OSError, orjson.JSONDecodeError, TypeError) as exc:
+            logger.warning("ignoring unreadable cache pointer %s: %s", pointer, exc)
+            return None
+        folder = self._version_dir(ref.version)
+        if not all((folder / name).is_file() for name in MODEL_FILES):
+            logger.warning(
+                "cache pointer %s names a missing folder %s", pointer, folder
+            )
+            return None
+        return ref, folder
+
+    def _client(self) -> Any:
+        if self.tracking_uri.startswith(_SQLITE_PREFIX):
+            # MLflow would create an empty database at a wrong path; refuse instead.
+            database = Path(self.tracking_uri.removeprefix(_SQLITE_PREFIX))
+            if not database.is_file():
+                raise RegistryUnavailableError(
+                    f"No MLflow database at {database} (from {self.tracking_uri}); "
+                    f"train a model first or set SERVING_TRACKING_URI."
+                )
+        # Imported on first use: a scorer serving a local folder never pays for it.
+        from mlflow import MlflowClient  # noqa: PLC0415
+
+        return MlflowClient(
+            tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri
+        )
+
+    def _download(self, ref: VersionRef, staging: Path) -> None:
+        from mlflow.store.artifact.artifact_repository_registry import (  # noqa: PLC0415
+            get_artifact_repository,
+        )
+
+        try:
+            client = self._client()
+            root_uri = client.get_model_version_download_uri(ref.name, ref.version)
+            repository: Any = get_artifact_repository(
+                root_uri, tracking_uri=self.tracking_uri
+            )
+            found = _find_model_files(repository)
+            for name, artifact_path in found.items():
+                downloaded = repository.download_artifacts(artifact_path, str(staging))
+                local = Path(str(downloaded))
+                _move_inside(local, staging, staging / name)
+        except (RegistryUnavailableError, ArtifactLayoutError, ModelCacheError):
+            raise
+        except Exception as exc:
+            raise RegistryUnavailableError(
+                f"Downloading {ref.name} version {ref.version} from "
+                f"{self.tracking_uri} failed: {_first_line(exc)}"
+            ) from exc
+
+    def _make_staging_dir(self) -> Path:
+        try:
+            self._model_cache.mkdir(parents=True, exist_ok=True)
+            return Path(tempfile.mkdtemp(prefix=".staging-", dir=self._model_cache))
+        except OSError as exc:
+            raise ModelCacheError(
+                f"Could not create the model cache folder {self._model_cache}: {exc}. "
+                f"Make it writable or set SERVING_CACHE_DIR to a writable folder."
+            ) from exc
+
+    def _version_dir(self, version: str) -> Path:
+        return _inside(
+            self._model_cache / "versions" / _path_component(version), self.cache_root
+        )
+
+    def _reference(self) -> str:
+        if self.version is not None:
+            return f"models:/{self.model_name}/{self.version}"
+        return f"models:/{self.model_name}@{self.alias}"
+
+
+def _find_model_files(repository: Any) -> dict[str, str]:
+    """Walk the artifact tree; map each model file name to its one artifact path."""
+    found: dict[str, list[str]] = {name: [] for name in MODEL_FILES}
+    pending: list[tuple[str, int]] = [("", 0)]
+    seen = 0
+    while pending:
+        folder, depth = pending.pop()
+        for info in repository.list_artifacts(folder or None):
+            seen += 1
+            if seen > _MAX_ENTRIES:
+                raise ArtifactLayoutError(
+                    f"The model artifacts hold more than {_MAX_ENTRIES} entries; "
+                    f"that is not a MOJO model folder."
+                )
+            path = _safe_relative(info.path)
+            if info.is_dir:
+                if depth < _MAX_DEPTH:
+                    pending.append((path, depth + 1))
+            elif PurePosixPath(path).name in found:
+                found[PurePosixPath(path).name].append(path)
+
+    missing = [name for name, paths in found.items() if not paths]
+    if missing:
+        raise ArtifactLayoutError(
+            f"The model artifacts lack {', '.join(missing)}; register a version "
+            f"logged by the training job (python -m training)."
+        )
+    return {
+        name: min(paths, key=lambda p: (p.count("/"), p))
+        for name, paths in found.items()
+    }
+
+
+def _safe_relative(path: str) -> str:
+    pure = PurePosixPath(path)
+    if pure.is_absolute() or ".." in pure.parts or "\\" in path:
+        raise ModelCacheError(f"Refusing artifact path {path!r}: it leaves the cache.")
+    return str(pure)
+
+
+def _move_inside(local: Path, staging: Path, target: Path) -> None:
+    """Move a downloaded file into place after checking it stayed in ``staging``."""
+    if local.is_symlink() or not local.is_file():
+        raise ModelCacheError(f"Refusing downloaded entry {local}: not a regular file.")
+    _inside(local, staging)
+    if local != target:
+        os.replace(local, target)
+
+
+def _inside(path: Path, root: Path) -> Path:
+    resolved = path.resolve()
+    if not resolved.is_relative_to(root.resolve()):
+        raise ModelCacheError(f"Refusing path {path}: it resolves outside {root}.")
+    return path
+
+
+def _path_component(value: str) -> str:
+    component = quote(value, safe="")
+    if component in {"", ".", ".."}:
+        raise ModelCacheError(f"{value!r} cannot name a cache folder.")
+    return component
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    """Write atomically: a reader sees the old file or the new one, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_bytes(orjson.dumps(data))
+    os.replace(partial, path)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
