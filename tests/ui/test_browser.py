@@ -1,0 +1,169 @@
+"""The app in Debian's chromium: `streamlit run` on loopback, driven by Playwright.
+
+Screenshots land in artifacts/screenshots/ for a person to look at.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import sync_playwright
+
+from tests.fixtures.environment import free_port
+from tests.fixtures.training import TrainedModel
+from tests.ui.conftest import APP_PATH
+
+pytestmark = pytest.mark.browser
+
+REPO_ROOT = APP_PATH.parents[1]
+SCREENSHOTS = REPO_ROOT / "artifacts" / "screenshots"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+STARTUP_TIMEOUT_S = 60.0
+WAIT_MS = 30_000
+
+
+def _wait_until_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"streamlit exited with code {process.returncode}")
+        try:
+            if httpx.get(f"{url}/_stcore/health", timeout=1.0).text == "ok":
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"streamlit did not answer at {url} in {STARTUP_TIMEOUT_S} s")
+
+
+@pytest.fixture(scope="module")
+def ui_url(
+    scorer_server: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """`streamlit run ui/app.py` on a free loopback port, pointed at the scorer."""
+    port = free_port()
+    env = {**os.environ, "UI_SCORER_URL": scorer_server.base_url}
+    log = (tmp_path_factory.mktemp("streamlit") / "streamlit.log").open("wb")
+    command = [
+        *(sys.executable, "-m", "streamlit", "run", str(APP_PATH)),
+        *("--server.headless", "true", "--browser.gatherUsageStats", "false"),
+        *("--server.address", "127.0.0.1", "--server.port", str(port)),
+        *("--server.fileWatcherType", "none", "--client.toolbarMode", "viewer"),
+    ]
+    process = subprocess.Popen(
+        command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_healthy(url, process)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's chromium through Playwright; never a Playwright browser download."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip("chromium not found; install it with `apt-get install -y chromium`")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    opened = context.new_page()
+    yield opened
+    context.close()
+
+
+def _screenshot(page: Any, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.wait_for_timeout(800)  # let the charts finish drawing
+    page.screenshot(path=str(SCREENSHOTS / name))
+
+
+def test_browser_first_open_shows_status_and_form(
+    page: Any, ui_url: str, trained_model: TrainedModel
+) -> None:
+    page.goto(ui_url)
+
+    page.get_by_text("Scorer ready").wait_for(timeout=WAIT_MS)
+    version = f"{trained_model.model_name} version {trained_model.version}"
+    assert page.get_by_text(version).count() >= 1
+    for name in trained_model.schema.feature_names:
+        assert page.get_by_label(name, exact=True).count() >= 1
+    _screenshot(page, "ui-first-open.png")
+
+
+def test_browser_form_filled_and_predicted(
+    page: Any, ui_url: str, trained_model: TrainedModel
+) -> None:
+    numeric = next(f for f in trained_model.schema.features if f.kind == "numeric")
+    page.goto(ui_url)
+    field = page.get_by_label(numeric.name, exact=True)
+    field.wait_for(timeout=WAIT_MS)
+
+    field.fill(f"{numeric.stats.max:g}")
+    page.get_by_role("button", name="Predict").click()
+
+    page.get_by_text("Answered by").wait_for(timeout=WAIT_MS)
+    answer = page.get_by_test_id("stMetricValue").first.inner_text()
+    assert answer.split(" ")[0] in trained_model.schema.class_labels
+    _screenshot(page, "ui-predict.png")
+
+
+def test_browser_csv_uploaded_and_scored_table_shown(
+    page: Any, ui_url: str, trained_model: TrainedModel, tmp_path: Path
+) -> None:
+    csv_path = tmp_path / "holdout.csv"
+    trained_model.holdout.to_csv(csv_path, index=False)
+    rows = len(trained_model.holdout)
+    page.goto(f"{ui_url}/batch")
+    page.locator("input[type=file]").wait_for(state="attached", timeout=WAIT_MS)
+
+    page.locator("input[type=file]").set_input_files(str(csv_path))
+    page.get_by_role("button", name=f"Score {rows} rows").click()
+
+    page.get_by_text(f"{rows} rows scored in").wait_for(timeout=WAIT_MS)
+    assert page.get_by_test_id("stDataFrame").count() == 2
+    assert page.get_by_text("Download scored CSV").count() == 1
+    page.set_viewport_size({"width": 1400, "height": 1700})
+    _screenshot(page, "ui-batch.png")
+
+
+def test_browser_model_page_shows_version_and_leaderboard(
+    page: Any, ui_url: str, trained_model: TrainedModel
+) -> None:
+    page.goto(f"{ui_url}/model")
+
+    page.get_by_text("Leaderboard (top rows)").wait_for(timeout=WAIT_MS)
+    heading = page.get_by_role("heading", name=f"Model {trained_model.model_name}")
+    assert heading.count() == 1
+    page.set_viewport_size({"width": 1400, "height": 1500})
+    _screenshot(page, "ui-model.png")
