@@ -139,6 +139,7 @@ class ReadyStatus(_Answer):
 
 class ErrorDetail(_Answer):
     row: int | None = None
+    line: int | None = None
     field: str | None = None
     problem: str | None = None
     expected: str | None = None
@@ -149,6 +150,7 @@ class ErrorDetail(_Answer):
             part
             for part in (
                 f"row {self.row}" if self.row is not None else "",
+                f"line {self.line}" if self.line is not None else "",
                 self.field or "",
             )
             if part
