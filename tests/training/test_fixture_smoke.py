@@ -1,0 +1,21 @@
+"""The shared training fixtures produce registered, loadable models."""
+
+from __future__ import annotations
+
+from mlflow.tracking import MlflowClient
+
+from tests.fixtures.training import TrainedModel
+
+
+def test_trained_model_holds_production_alias(trained_model: TrainedModel) -> None:
+    client = MlflowClient(tracking_uri=trained_model.tracking_uri)
+
+    version = client.get_model_version_by_alias(trained_model.model_name, "production")
+
+    assert str(version.version) == trained_model.version
+    assert version.run_id == trained_model.run_id
+    assert (trained_model.model_dir / "model.zip").is_file()
+    assert list(trained_model.holdout.columns) == [
+        *trained_model.schema.feature_names,
+        trained_model.schema.target,
+    ]
