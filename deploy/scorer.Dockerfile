@@ -47,7 +47,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     SERVING_HOST=0.0.0.0 \
     SERVING_PORT=8000 \
-    SERVING_CACHE_DIR=/data/model-cache
+    SERVING_CACHE_DIR=/data/model-cache \
+    SERVING_JAVA_CLASSES_DIR=/app/artifacts/java-classes
 WORKDIR /app
 USER 10001:10001
 EXPOSE 8000

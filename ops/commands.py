@@ -64,6 +64,7 @@ def scorer(
     model_name: str,
     model_alias: str,
     cache_dir: str,
+    java_classes_dir: str,
     poll_interval_s: float,
 ) -> Command:
     """The FastAPI scorer (``python -m serving``), configured by ``SERVING_*``."""
@@ -74,6 +75,7 @@ def scorer(
         "SERVING_MODEL_NAME": model_name,
         "SERVING_MODEL_ALIAS": model_alias,
         "SERVING_CACHE_DIR": cache_dir,
+        "SERVING_JAVA_CLASSES_DIR": java_classes_dir,
         "SERVING_POLL_INTERVAL_S": f"{poll_interval_s:g}",
     }
     return Command((PYTHON, "-m", "serving"), environment)

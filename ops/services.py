@@ -49,6 +49,7 @@ def local_services(settings: Settings) -> list[Service]:
         model_name=settings.model_name,
         model_alias=settings.model_alias,
         cache_dir=str(settings.model_cache_dir),
+        java_classes_dir=str(settings.resolved_artifacts_dir / "java-classes"),
         poll_interval_s=settings.scorer_poll_interval_s,
     )
     if settings.scorer_admin_token is not None:

@@ -44,6 +44,7 @@ CONTAINER_COMMANDS: dict[str, Command] = {
         model_name="mojo-demo",
         model_alias="production",
         cache_dir="/data/model-cache",
+        java_classes_dir="/app/artifacts/java-classes",
         poll_interval_s=30,
     ),
     "ui": commands.ui(host="0.0.0.0", port=8501, scorer_url="http://scorer:8000"),

@@ -11,7 +11,7 @@ import urllib.request
 
 from ops.registry import alias_version
 from tests.fixtures.training import TrainedModel
-from tests.stack.conftest import REPO_ROOT, StackRun, run_ops
+from tests.stack.conftest import StackRun, run_ops
 from ui.client import ScorerClient
 from ui.config import Settings as UISettings
 
@@ -126,7 +126,13 @@ def test_retrain_while_running_is_picked_up_by_the_scorer(
     ]
 
     trained = subprocess.run(
-        command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=300, check=False
+        command,
+        # Relative defaults (H2O logs, compiled classes) land in the tmp folder.
+        cwd=place.artifacts_dir.parent,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert trained.returncode == 0, trained.stdout[-2000:] + trained.stderr[-2000:]
     production = alias_version(place.tracking_uri, place.model_name, "production")
