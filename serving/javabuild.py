@@ -1,4 +1,4 @@
-"""Compile the project's Java batch scorer (``serving/java``) against a genmodel jar.
+"""Compile the project's Java code (``serving/java``) against genmodel and py4j.
 
 The compiled classes live in ``<cache>/<key>/`` where the key hashes the Java
 source and the jar's bytes, so an edited source or another jar gets a fresh
@@ -15,11 +15,14 @@ import argparse
 import hashlib
 import importlib.util
 import logging
+import os
 import shutil
 import subprocess
 import tempfile
 import zipfile
 from pathlib import Path
+
+from py4j.java_gateway import find_jar_path
 
 from serving.runtime_errors import JavaBuildError, JavaNotFoundError
 
@@ -28,6 +31,7 @@ logger = logging.getLogger(__name__)
 JAVA_SOURCE_DIR = Path(__file__).parent / "java"
 DEFAULT_CLASS_CACHE = Path("artifacts/java-classes")
 SCORER_CLASS = "mojoserve.BatchScorer"
+GATEWAY_CLASS = "mojoserve.ScoringGateway"
 # genmodel itself targets old JVMs; 11 keeps the classes loadable on any JDK since.
 JAVA_RELEASE = "11"
 _WHEEL_GENMODEL_ENTRY = "www/3/h2o-genmodel.jar"
@@ -38,9 +42,15 @@ def java_sources(source_dir: Path = JAVA_SOURCE_DIR) -> list[Path]:
     return sorted(source_dir.rglob("*.java"))
 
 
+def py4j_jar() -> Path:
+    """The py4j jar that matches the installed py4j Python package."""
+    return Path(find_jar_path())
+
+
 def build_key(genmodel_jar: Path, source_dir: Path = JAVA_SOURCE_DIR) -> str:
-    """A short hash of the Java source, the jar's bytes and the target release."""
+    """A short hash of the Java source, both jars' bytes and the target release."""
     digest = hashlib.sha256(JAVA_RELEASE.encode())
+    digest.update(py4j_jar().read_bytes())
     for source in java_sources(source_dir):
         digest.update(source.relative_to(source_dir).as_posix().encode())
         digest.update(source.read_bytes())
@@ -92,7 +102,7 @@ def _compile(genmodel_jar: Path, source_dir: Path, output_dir: Path) -> None:
         "UTF-8",
         "-nowarn",
         "-classpath",
-        str(genmodel_jar.resolve()),
+        os.pathsep.join([str(genmodel_jar.resolve()), str(py4j_jar())]),
         "-d",
         str(output_dir),
         *[str(source) for source in java_sources(source_dir)],

@@ -5,27 +5,30 @@ lifespan, the training job's parity check) starts it, shares it between threads
 (py4j gives each thread its own socket), and stops it. A hot reload starts a new
 runtime beside the old one and stops the old one once no request uses it.
 
-The JVM listens on 127.0.0.1 only, wants py4j's auth token, dies with this
-process (``die_on_exit``), runs with a capped heap and the serial collector,
-and exits on OutOfMemoryError rather than limping on. Its stdout and stderr go
-to this module's logger. Every py4j type stays inside this module: callers get
-``bytes``, ``str`` and ``int`` back, and a dead or stopped JVM raises
-:class:`RuntimeUnavailable` instead of a py4j traceback.
+The JVM (``mojoserve.ScoringGateway``) listens on 127.0.0.1 only, wants a
+py4j auth token handed over its stdin, dies with this process (it exits when its
+stdin closes), runs with a capped heap and the serial collector, and exits on
+OutOfMemoryError rather than limping on. Both ends set TCP_NODELAY: with py4j's
+defaults every answer above 8 KiB waited 40 ms for a delayed acknowledgement.
+Its stdout and stderr go to this module's logger. Every py4j type stays inside
+this module: callers get ``bytes``, ``str`` and ``int`` back, and a dead or
+stopped JVM raises :class:`RuntimeUnavailable` instead of a py4j traceback.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import queue
+import secrets
 import shutil
+import socket
 import subprocess
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
-from py4j.java_gateway import GatewayParameters, JavaGateway, launch_gateway
+from py4j.java_gateway import GatewayClient, GatewayParameters, JavaGateway
 from py4j.protocol import Py4JError, Py4JJavaError, Py4JNetworkError
 
 from serving import javabuild
@@ -41,18 +44,77 @@ logger = logging.getLogger(__name__)
 _T = TypeVar("_T")
 _CSV_EXCEPTION = "mojoserve.CsvFormatException"
 _STOP_WAIT_S = 5.0
+_LOOPBACK = "127.0.0.1"
 
 
-class _LogLines(queue.Queue[str]):
-    """Receives the JVM's output lines from py4j's reader thread and logs them."""
+class _NoDelayGatewayClient(GatewayClient):  # type: ignore[misc]
+    """py4j client whose sockets send at once (TCP_NODELAY), like the Java side."""
 
-    def __init__(self, level: int, stream: str) -> None:
-        super().__init__()
-        self._level = level
-        self._stream = stream
+    def _create_connection(self) -> Any:
+        connection = super()._create_connection()
+        connection.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return connection
 
-    def put(self, item: str, block: bool = True, timeout: float | None = None) -> None:
-        logger.log(self._level, "jvm %s: %s", self._stream, item.rstrip())
+
+class _Gateway(JavaGateway):  # type: ignore[misc]
+    def _create_gateway_client(self) -> Any:
+        return _NoDelayGatewayClient(gateway_parameters=self.gateway_parameters)
+
+
+def _connect(port: int, token: str, read_timeout: float | None) -> Any:
+    return _Gateway(
+        gateway_parameters=GatewayParameters(
+            address=_LOOPBACK,
+            port=port,
+            auth_token=token,
+            eager_load=True,
+            read_timeout=read_timeout,
+        )
+    )
+
+
+def _log_stream(stream: IO[bytes], level: int, name: str, pid: int) -> None:
+    for raw in iter(stream.readline, b""):
+        logger.log(
+            level, "jvm %s %s: %s", pid, name, raw.decode("utf-8", "replace").rstrip()
+        )
+    stream.close()
+
+
+def _launch(command: list[str], token: str) -> tuple[subprocess.Popen[bytes], int]:
+    """Start the JVM, hand it the token and read back its port."""
+    # A session of its own: a Ctrl-C in the terminal reaches the API, which then
+    # stops the JVM in order; the JVM still dies with us through its stdin.
+    process = subprocess.Popen(
+        command,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    assert process.stdin is not None and process.stdout is not None
+    assert process.stderr is not None
+    process.stdin.write(token.encode("ascii") + b"\n")
+    process.stdin.flush()
+    first_line = process.stdout.readline()
+    if not first_line.strip().isdigit():
+        process.kill()
+        _, errors = process.communicate(timeout=_STOP_WAIT_S)
+        output = (first_line + errors).decode("utf-8", "replace").strip()
+        raise RuntimeUnavailable(
+            f"the JVM did not start (exit code {process.returncode}): {output}"
+        )
+    for stream, level, name in (
+        (process.stdout, logging.INFO, "stdout"),
+        (process.stderr, logging.WARNING, "stderr"),
+    ):
+        threading.Thread(
+            target=_log_stream,
+            args=(stream, level, name, process.pid),
+            name=f"jvm-{name}-{process.pid}",
+            daemon=True,
+        ).start()
+    return process, int(first_line)
 
 
 class JavaRuntime:
@@ -63,13 +125,12 @@ class JavaRuntime:
         process: subprocess.Popen[bytes],
         gateway: Any,
         ping_gateway: Any,
-        classpath: str,
+        port: int,
     ) -> None:
         self._process = process
         self._gateway = gateway
         self._ping_gateway = ping_gateway
-        self._ping_target = ping_gateway.jvm.java.lang.System
-        self.classpath = classpath
+        self._port = port
         self._stopped = False
         self._lock = threading.Lock()
 
@@ -82,7 +143,7 @@ class JavaRuntime:
         class_cache_dir: Path | None = None,
         ping_timeout_s: float = 2.0,
     ) -> JavaRuntime:
-        """Compile the batch scorer if needed and launch a JVM for ``genmodel_jar``.
+        """Compile the Java side if needed and launch a JVM for ``genmodel_jar``.
 
         Args:
             heap_mb: the JVM's maximum heap (-Xmx) in MiB.
@@ -97,36 +158,30 @@ class JavaRuntime:
                 "(Debian: apt-get install openjdk-17-jdk-headless)"
             )
         classes = javabuild.ensure_compiled(genmodel_jar, class_cache_dir)
-        classpath = os.pathsep.join([str(genmodel_jar.resolve()), str(classes)])
-
-        port, token, process = launch_gateway(
-            classpath=classpath,
-            javaopts=[
-                f"-Xmx{heap_mb}m",
-                "-XX:+UseSerialGC",
-                "-XX:+ExitOnOutOfMemoryError",
-                "-Djava.awt.headless=true",
-            ],
-            die_on_exit=True,
-            enable_auth=True,
-            return_proc=True,
-            java_path=java,
-            redirect_stdout=_LogLines(logging.INFO, "stdout"),
-            redirect_stderr=_LogLines(logging.WARNING, "stderr"),
+        classpath = os.pathsep.join(
+            [str(genmodel_jar.resolve()), str(javabuild.py4j_jar()), str(classes)]
         )
-        gateway = JavaGateway(
-            gateway_parameters=GatewayParameters(
-                address="127.0.0.1", port=port, auth_token=token, eager_load=True
-            )
-        )
-        ping_gateway = JavaGateway(
-            gateway_parameters=GatewayParameters(
-                address="127.0.0.1",
-                port=port,
-                auth_token=token,
-                read_timeout=ping_timeout_s,
-            )
-        )
+        command = [
+            java,
+            f"-Xmx{heap_mb}m",
+            "-XX:+UseSerialGC",
+            "-XX:+ExitOnOutOfMemoryError",
+            "-Djava.awt.headless=true",
+            "-classpath",
+            classpath,
+            javabuild.GATEWAY_CLASS,
+        ]
+        token = secrets.token_urlsafe(32)
+        process, port = _launch(command, token)
+        try:
+            gateway = _connect(port, token, None)
+            ping_gateway = _connect(port, token, ping_timeout_s)
+        except Py4JError as exc:
+            process.kill()
+            process.wait()
+            raise RuntimeUnavailable(
+                f"the JVM (pid {process.pid}) refused py4j: {exc}"
+            ) from exc
         logger.info(
             "JVM up: pid %s, port %s, heap %s MiB, jar %s",
             process.pid,
@@ -134,12 +189,12 @@ class JavaRuntime:
             heap_mb,
             genmodel_jar,
         )
-        return cls(process, gateway, ping_gateway, classpath)
+        return cls(process, gateway, ping_gateway, port)
 
     @property
     def port(self) -> int:
         """The loopback port the JVM's py4j server listens on."""
-        return int(self._gateway.gateway_parameters.port)
+        return self._port
 
     @property
     def pid(self) -> int:
@@ -151,7 +206,7 @@ class JavaRuntime:
         if self._stopped or self._process.poll() is not None:
             return False
         try:
-            self._ping_target.nanoTime()
+            self._ping_gateway.entry_point.ping()
         except (Py4JError, OSError):
             return False
         return True
@@ -168,7 +223,7 @@ class JavaRuntime:
             except (Py4JError, OSError) as exc:
                 logger.debug("gateway shutdown: %s", exc)
         if self._process.stdin is not None:
-            # die_on_exit: the JVM exits when its stdin closes.
+            # The JVM exits when its stdin closes.
             self._process.stdin.close()
         try:
             self._process.wait(timeout=_STOP_WAIT_S)
@@ -209,9 +264,7 @@ class JavaRuntime:
     def load_batch_scorer(self, mojo: Path, workers: int) -> JavaBatchScorer:
         """Load ``mojo`` into a new ``mojoserve.BatchScorer`` (``workers`` threads)."""
         target = self.call(
-            lambda: self._gateway.jvm.mojoserve.BatchScorer.load(
-                str(mojo.resolve()), workers
-            )
+            lambda: self._gateway.entry_point.loadScorer(str(mojo.resolve()), workers)
         )
         return JavaBatchScorer(self, target)
 
