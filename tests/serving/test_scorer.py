@@ -7,6 +7,7 @@ import io
 import shutil
 import subprocess
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -417,3 +418,21 @@ def test_split_csv_keeps_quoted_newlines_inside_records() -> None:
         (b"c\n", 4),
         (b"d\n", 5),
     ]
+
+
+def test_score_columns_from_many_threads_equals_one_thread(binary: MojoScorer) -> None:
+    rng = np.random.default_rng(11)
+    batches = [
+        {"AGE": rng.uniform(40, 80, 4500), "PSA": rng.uniform(0, 50, 4500)}
+        for _ in range(6)
+    ]
+    sequential = [binary.score_columns(batch, 4500) for batch in batches]
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        concurrent = list(
+            pool.map(lambda batch: binary.score_columns(batch, 4500), batches)
+        )
+
+    for alone, together in zip(sequential, concurrent, strict=True):
+        assert alone.probabilities is not None and together.probabilities is not None
+        np.testing.assert_array_equal(alone.probabilities, together.probabilities)

@@ -32,15 +32,17 @@ import java.util.concurrent.Future;
  * predicted class index followed by one probability per class (in the model's response domain
  * order), for regression the predicted value.
  *
- * <p>Thread safety: one instance may be called from many Python threads at once; each batch
- * splits its rows over a small pool, one wrapper per worker.
+ * <p>Thread safety: one instance may be called from many Python threads at once (py4j serves
+ * each on its own Java thread). Every Java thread gets its own wrapper; a big batch is split
+ * between the calling thread and a small shared pool.
  */
 public final class BatchScorer implements AutoCloseable {
   /** Below this many rows per worker, extra threads cost more than they save. */
   private static final int MIN_ROWS_PER_WORKER = 2000;
 
   private final GenModel model;
-  private final EasyPredictModelWrapper[] wrappers;
+  private final int workers;
+  private final ThreadLocal<EasyPredictModelWrapper> wrapper;
   private final ExecutorService pool;
   private final String task;
   private final String[] featureNames;
@@ -50,20 +52,18 @@ public final class BatchScorer implements AutoCloseable {
   private BatchScorer(GenModel model, int workers) {
     this.model = model;
     this.task = taskOf(model.getModelCategory());
-    this.wrappers = new EasyPredictModelWrapper[Math.max(1, workers)];
-    for (int i = 0; i < wrappers.length; i++) {
-      wrappers[i] =
-          new EasyPredictModelWrapper(
-              new EasyPredictModelWrapper.Config()
-                  .setModel(model)
-                  .setConvertUnknownCategoricalLevelsToNa(true)
-                  .setConvertInvalidNumbersToNa(true));
-    }
-    this.pool = wrappers.length > 1 ? Executors.newFixedThreadPool(wrappers.length, r -> {
-      Thread thread = new Thread(r, "mojoserve-scorer");
-      thread.setDaemon(true);
-      return thread;
-    }) : null;
+    this.workers = Math.max(1, workers);
+    this.wrapper = ThreadLocal.withInitial(() -> newWrapper(model));
+    this.pool =
+        this.workers > 1
+            ? Executors.newFixedThreadPool(
+                this.workers - 1,
+                r -> {
+                  Thread thread = new Thread(r, "mojoserve-scorer");
+                  thread.setDaemon(true);
+                  return thread;
+                })
+            : null;
     this.featureNames = inputNames(model);
     this.categorical = new boolean[featureNames.length];
     for (int i = 0; i < featureNames.length; i++) {
@@ -72,7 +72,15 @@ public final class BatchScorer implements AutoCloseable {
     this.width = task.equals("regression") ? 1 : 1 + model.getNumResponseClasses();
   }
 
-  /** Load a MOJO file and prepare {@code workers} wrappers (1 or 2 suit two cores). */
+  private static EasyPredictModelWrapper newWrapper(GenModel model) {
+    return new EasyPredictModelWrapper(
+        new EasyPredictModelWrapper.Config()
+            .setModel(model)
+            .setConvertUnknownCategoricalLevelsToNa(true)
+            .setConvertInvalidNumbersToNa(true));
+  }
+
+  /** Load a MOJO file; a batch uses up to {@code workers} threads (1 or 2 suit two cores). */
   public static BatchScorer load(String mojoPath, int workers) throws IOException {
     return new BatchScorer(MojoModel.load(mojoPath), workers);
   }
@@ -288,23 +296,22 @@ public final class BatchScorer implements AutoCloseable {
 
   private double[] scoreAll(int rows, RowSource source) throws Exception {
     double[] results = new double[rows * width];
-    int workers = Math.min(wrappers.length, Math.max(1, rows / MIN_ROWS_PER_WORKER));
-    if (workers == 1 || pool == null) {
-      scoreRange(wrappers[0], source, 0, rows, results);
-      return results;
-    }
-    List<Future<?>> parts = new ArrayList<>();
-    int step = (rows + workers - 1) / workers;
-    for (int w = 0; w < workers; w++) {
-      EasyPredictModelWrapper wrapper = wrappers[w];
-      int from = w * step;
+    int parts = Math.min(workers, Math.max(1, rows / MIN_ROWS_PER_WORKER));
+    int step = (rows + parts - 1) / Math.max(1, parts);
+    List<Future<?>> others = new ArrayList<>();
+    for (int part = 1; part < parts; part++) {
+      int from = part * step;
       int to = Math.min(rows, from + step);
-      parts.add(pool.submit(() -> {
-        scoreRange(wrapper, source, from, to, results);
-        return null;
-      }));
+      others.add(
+          pool.submit(
+              () -> {
+                scoreRange(source, from, to, results);
+                return null;
+              }));
     }
-    for (Future<?> part : parts) {
+    // The calling thread scores the first part itself.
+    scoreRange(source, 0, Math.min(rows, step), results);
+    for (Future<?> part : others) {
       try {
         part.get();
       } catch (ExecutionException exc) {
@@ -315,9 +322,9 @@ public final class BatchScorer implements AutoCloseable {
     return results;
   }
 
-  private void scoreRange(
-      EasyPredictModelWrapper wrapper, RowSource source, int from, int to, double[] results)
+  private void scoreRange(RowSource source, int from, int to, double[] results)
       throws PredictException {
+    EasyPredictModelWrapper wrapper = this.wrapper.get();
     RowData row = new RowData();
     for (int r = from; r < to; r++) {
       row.clear();
