@@ -379,14 +379,24 @@ def _manager(request: Request) -> ModelManager:
     return manager
 
 
-def _api_key_check(settings: Settings) -> Callable[[str | None], None]:
+def _api_key_check(
+    settings: Settings,
+) -> Callable[[str | None, HTTPAuthorizationCredentials | None], None]:
     assert settings.api_key is not None
     expected = settings.api_key.get_secret_value().encode()
 
-    def check(key: Annotated[str | None, Depends(_API_KEY_HEADER)]) -> None:
-        if key is None or not hmac.compare_digest(key.encode(), expected):
+    def check(
+        key: Annotated[str | None, Depends(_API_KEY_HEADER)],
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)],
+    ) -> None:
+        # X-API-Key, or the same key as a bearer token (what the UI client sends).
+        given = (
+            key if key is not None else (credentials.credentials if credentials else "")
+        )
+        if not hmac.compare_digest(given.encode(), expected):
             raise AuthenticationError(
-                "Send the scorer's API key in the X-API-Key header."
+                "Send the scorer's API key in the X-API-Key header "
+                "(or as 'Authorization: Bearer <key>')."
             )
 
     return check
