@@ -17,15 +17,13 @@ from bench.results import BATCH_SECONDS, Figure, median, percentile
 
 logger = logging.getLogger(__name__)
 
-# rows -> cap on repeats for that size (the full count for smaller sizes)
-_REPEAT_CAPS = {100_000: 5, 10_000: 10}
+_BIG_BATCH_ROWS = 100_000
 
 
 def repeats_for(rows: int, repeats: int) -> int:
-    """Fewer repeats for big batches: at most the cap of the size."""
-    for size, cap in sorted(_REPEAT_CAPS.items(), reverse=True):
-        if rows >= size:
-            return max(1, min(repeats, cap))
+    """Half the repeats (rounded up) for the biggest batches, all for the rest."""
+    if rows >= _BIG_BATCH_ROWS:
+        return max(1, (repeats + 1) // 2)
     return repeats
 
 

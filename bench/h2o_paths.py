@@ -61,6 +61,7 @@ def h2o_cluster(work_dir: Path, *, memory: str = "2G") -> Iterator[str]:
     """A private H2O on a free loopback port, shut down on exit; yields its URL."""
 
     port = free_port()
+    work_dir.mkdir(parents=True, exist_ok=True)
     h2o.init(
         ip="127.0.0.1",
         port=port,

@@ -145,7 +145,12 @@ def _client_once(
     if shutil.which("taskset"):
         command = ["taskset", "-c", str(last_core), *command]
     done = subprocess.run(
-        command, check=True, capture_output=True, text=True, timeout=seconds + 120
+        command,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=seconds + 120,
+        cwd=Path(__file__).resolve().parent.parent,
     )
     report = json.loads(done.stdout.strip().splitlines()[-1])
     return LoadSample(**report)

@@ -38,6 +38,7 @@ def scorer_env(source: dict[str, str], port: int, work_dir: Path) -> dict[str, s
         "SERVING_HOST": "127.0.0.1",
         "SERVING_PORT": str(port),
         "SERVING_CACHE_DIR": str(work_dir / "scorer-cache"),
+        "SERVING_JAVA_CLASSES_DIR": str(work_dir / "java-classes"),
     }
 
 

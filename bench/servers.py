@@ -21,6 +21,9 @@ import httpx
 
 logger = logging.getLogger(__name__)
 
+# servers run `python -m <package>` of this repository
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
 
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
@@ -152,7 +155,7 @@ def serve(
             stdout=log,
             stderr=subprocess.STDOUT,
             env=full_env,
-            cwd=cwd,
+            cwd=cwd or REPO_ROOT,
             start_new_session=True,
         )
         try:
