@@ -436,3 +436,19 @@ def test_score_columns_from_many_threads_equals_one_thread(binary: MojoScorer) -
     for alone, together in zip(sequential, concurrent, strict=True):
         assert alone.probabilities is not None and together.probabilities is not None
         np.testing.assert_array_equal(alone.probabilities, together.probabilities)
+
+
+def test_score_csv_large_document_split_over_workers_equals_small_chunks(
+    binary: MojoScorer,
+) -> None:
+    rng = np.random.default_rng(5)
+    ages = rng.integers(40, 80, 9000)
+    races = rng.choice(["0", "1", "2", '"1"', ""], 9000)
+    lines = [f"{age},{race}" for age, race in zip(ages, races, strict=True)]
+    document = ("AGE,RACE\n" + "\n".join(lines) + "\n").encode()
+
+    whole = binary.score_csv(document)
+    pieces = b"".join(binary.iter_score_csv(document, rows_per_chunk=1000))
+
+    assert whole == pieces
+    assert whole.count(b"\n") == 9001

@@ -16,6 +16,7 @@ import java.nio.ByteOrder;
 import java.nio.DoubleBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -196,33 +197,46 @@ public final class BatchScorer implements AutoCloseable {
       }
     }
     int rows = table.rows.size();
-    double[] results = scoreAll(rows, new CsvSource(table.rows, columnOfFeature));
-    return writeCsv(table, results, writeHeader);
+    CsvSource source = new CsvSource(table.rows, columnOfFeature);
+    double[] results = new double[rows * width];
+    byte[][] pieces = new byte[partsFor(rows)][];
+    // Each part scores its rows, then writes them: formatting numbers costs as much as
+    // scoring a small model, so it is split too.
+    inParts(
+        rows,
+        (part, from, to) -> {
+          scoreRange(source, from, to, results);
+          pieces[part] = writeRows(table, results, from, to);
+        });
+    return concat(writeHeader ? headerLine(table) : new byte[0], pieces);
   }
 
-  private byte[] writeCsv(CsvTable table, double[] results, boolean writeHeader) {
-    String[] labels = task.equals("regression") ? null : model.getDomainValues(
-        model.getResponseIdx());
-    StringBuilder out = new StringBuilder(64 * (table.rows.size() + 1));
-    if (writeHeader) {
-      for (String name : table.header) {
-        CsvTable.appendField(out, name);
+  private String[] labels() {
+    return task.equals("regression") ? null : model.getDomainValues(model.getResponseIdx());
+  }
+
+  private byte[] headerLine(CsvTable table) {
+    StringBuilder out = new StringBuilder();
+    out.append(table.text, table.start(-1), table.end(-1) - table.start(-1));
+    out.append(",predict");
+    String[] labels = labels();
+    if (labels != null) {
+      for (String label : labels) {
         out.append(',');
+        CsvTable.appendField(out, "p_" + label);
       }
-      out.append("predict");
-      if (labels != null) {
-        for (String label : labels) {
-          out.append(',');
-          CsvTable.appendField(out, "p_" + label);
-        }
-      }
-      out.append('\n');
     }
-    for (int r = 0; r < table.rows.size(); r++) {
-      for (String value : table.rows.get(r)) {
-        CsvTable.appendField(out, value);
-        out.append(',');
-      }
+    out.append('\n');
+    return out.toString().getBytes(StandardCharsets.UTF_8);
+  }
+
+  /** The input records as they came, each followed by its prediction columns. */
+  private byte[] writeRows(CsvTable table, double[] results, int from, int to) {
+    String[] labels = labels();
+    StringBuilder out = new StringBuilder(Math.max(16, 80 * (to - from)));
+    for (int r = from; r < to; r++) {
+      out.append(table.text, table.start(r), table.end(r) - table.start(r));
+      out.append(',');
       int base = r * width;
       if (labels == null) {
         out.append(results[base]);
@@ -235,6 +249,20 @@ public final class BatchScorer implements AutoCloseable {
       out.append('\n');
     }
     return out.toString().getBytes(StandardCharsets.UTF_8);
+  }
+
+  private static byte[] concat(byte[] head, byte[][] pieces) {
+    int total = head.length;
+    for (byte[] piece : pieces) {
+      total += piece.length;
+    }
+    byte[] out = Arrays.copyOf(head, total);
+    int offset = head.length;
+    for (byte[] piece : pieces) {
+      System.arraycopy(piece, 0, out, offset, piece.length);
+      offset += piece.length;
+    }
+    return out;
   }
 
   /** Rows come from somewhere: packed columns or parsed CSV. */
@@ -296,21 +324,36 @@ public final class BatchScorer implements AutoCloseable {
 
   private double[] scoreAll(int rows, RowSource source) throws Exception {
     double[] results = new double[rows * width];
-    int parts = Math.min(workers, Math.max(1, rows / MIN_ROWS_PER_WORKER));
-    int step = (rows + parts - 1) / Math.max(1, parts);
+    inParts(rows, (part, from, to) -> scoreRange(source, from, to, results));
+    return results;
+  }
+
+  /** Work on a range of rows; {@code part} numbers the ranges from 0. */
+  private interface RangeTask {
+    void run(int part, int from, int to) throws Exception;
+  }
+
+  private int partsFor(int rows) {
+    return Math.min(workers, Math.max(1, rows / MIN_ROWS_PER_WORKER));
+  }
+
+  /** Split rows into contiguous parts: the pool takes all but the first, which runs here. */
+  private void inParts(int rows, RangeTask task) throws Exception {
+    int parts = partsFor(rows);
+    int step = (rows + parts - 1) / parts;
     List<Future<?>> others = new ArrayList<>();
     for (int part = 1; part < parts; part++) {
+      int index = part;
       int from = part * step;
       int to = Math.min(rows, from + step);
       others.add(
           pool.submit(
               () -> {
-                scoreRange(source, from, to, results);
+                task.run(index, from, to);
                 return null;
               }));
     }
-    // The calling thread scores the first part itself.
-    scoreRange(source, 0, Math.min(rows, step), results);
+    task.run(0, 0, Math.min(rows, step));
     for (Future<?> part : others) {
       try {
         part.get();
@@ -319,7 +362,6 @@ public final class BatchScorer implements AutoCloseable {
         throw cause instanceof Exception ? (Exception) cause : exc;
       }
     }
-    return results;
   }
 
   private void scoreRange(RowSource source, int from, int to, double[] results)

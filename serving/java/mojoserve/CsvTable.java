@@ -7,6 +7,7 @@ import java.nio.charset.CoderResult;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -22,10 +23,25 @@ import java.util.Set;
 final class CsvTable {
   final String[] header;
   final List<String[]> rows;
+  /** The decoded document; record {@code i} is {@code text[start(i), end(i))} without its line end. */
+  final char[] text;
+  private final int[] spans;
 
-  private CsvTable(String[] header, List<String[]> rows) {
+  private CsvTable(String[] header, List<String[]> rows, char[] text, int[] spans) {
     this.header = header;
     this.rows = rows;
+    this.text = text;
+    this.spans = spans;
+  }
+
+  /** Start of record {@code index} in {@link #text}; record -1 is the header. */
+  int start(int index) {
+    return spans[2 * (index + 1)];
+  }
+
+  /** End (exclusive, before the line break) of record {@code index}; -1 is the header. */
+  int end(int index) {
+    return spans[2 * (index + 1) + 1];
   }
 
   /** Parse UTF-8 bytes; {@code firstLine} is the line number of the first byte. */
@@ -37,6 +53,9 @@ final class CsvTable {
       throw new CsvFormatException(firstLine, "the CSV is empty; expected a header row");
     }
     checkHeader(header, firstLine);
+    int[] spans = new int[64];
+    spans[0] = reader.recordStart;
+    spans[1] = reader.recordEnd;
     List<String[]> rows = new ArrayList<>();
     String[] row;
     while ((row = reader.next()) != null) {
@@ -46,8 +65,14 @@ final class CsvTable {
             "expected " + header.length + " fields as in the header, found " + row.length);
       }
       rows.add(row);
+      int slot = 2 * rows.size();
+      if (slot + 1 >= spans.length) {
+        spans = Arrays.copyOf(spans, spans.length * 2);
+      }
+      spans[slot] = reader.recordStart;
+      spans[slot + 1] = reader.recordEnd;
     }
-    return new CsvTable(header, rows);
+    return new CsvTable(header, rows, text, spans);
   }
 
   private static void checkHeader(String[] header, long line) {
@@ -132,6 +157,8 @@ final class CsvTable {
     private int pos;
     private long line;
     long recordLine;
+    int recordStart;
+    int recordEnd;
     private final List<String> fields = new ArrayList<>();
     private final StringBuilder field = new StringBuilder();
 
@@ -144,6 +171,7 @@ final class CsvTable {
     String[] next() {
       while (pos < text.length) {
         recordLine = line;
+        recordStart = pos;
         fields.clear();
         boolean blank = readRecord();
         if (!blank) {
@@ -162,6 +190,7 @@ final class CsvTable {
       while (true) {
         readField();
         if (pos >= text.length) {
+          recordEnd = pos;
           return false;
         }
         char c = text[pos];
@@ -169,6 +198,7 @@ final class CsvTable {
           pos++;
           continue;
         }
+        recordEnd = pos;
         skipLineEnd();
         return false;
       }
