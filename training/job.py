@@ -13,14 +13,17 @@ import mlflow
 import pandas as pd
 
 from serving.model_schema import ModelSchema
+from serving.runtime_errors import MojoRuntimeError
 from serving.scorer import MojoScorer
 from training import report
 from training.automl import AutoMLResult, run_automl
 from training.cluster import h2o_session
 from training.config import Settings
 from training.data import InputSpec, inspect_input
+from training.errors import ParityError
 from training.export import ExportedModel, build_schema, export_first_exportable
-from training.frames import Holdout, load_frames, read_holdout
+from training.frames import Holdout, TrainingFrames, load_frames, read_holdout
+from training.interrupts import InterruptWatch, watch_interrupts
 from training.parity import ParityReport, check_parity
 from training.promotion import PromotionDecision, decide_promotion
 from training.registry import (
@@ -68,10 +71,13 @@ def run_job(settings: Settings, output_dir: Path) -> JobResult:
     started = time.monotonic()
     spec = inspect_input(settings)
     store = open_store(settings)
-    with mlflow.start_run(experiment_id=store.experiment_id) as run:
+    with (
+        watch_interrupts() as watch,
+        mlflow.start_run(experiment_id=store.experiment_id) as run,
+    ):
         run_id = run.info.run_id
         _log_inputs(settings, spec)
-        trained = _train(settings, spec, output_dir)
+        trained = _train(settings, spec, output_dir, watch)
         _log_outputs(trained, output_dir)
         decision = decide_promotion(
             settings, store, trained.schema, trained.holdout, trained.parity.prediction
@@ -83,6 +89,7 @@ def run_job(settings: Settings, output_dir: Path) -> JobResult:
             trained.schema,
             example.drop(columns=[trained.schema.target]),
         )
+        watch.check()
         version, aliases = _register(
             settings=settings,
             store=store,
@@ -107,27 +114,48 @@ def run_job(settings: Settings, output_dir: Path) -> JobResult:
     )
 
 
-def _train(settings: Settings, spec: InputSpec, output_dir: Path) -> _Trained:
+def _train(
+    settings: Settings, spec: InputSpec, output_dir: Path, watch: InterruptWatch
+) -> _Trained:
     """Everything that needs the cluster; the cluster stops when this returns."""
     with tempfile.TemporaryDirectory(prefix="h2o-") as scratch:
         work_dir = settings.work_dir or Path(scratch)
         with h2o_session(settings, work_dir):
             frames = load_frames(spec, settings.holdout_fraction, settings.seed)
+            watch.check()
             automl = run_automl(spec, frames, settings)
+            watch.check()
             exported = export_first_exportable(automl, output_dir / "model")
             schema = build_schema(exported, spec, automl, frames.train, frames.holdout)
             holdout = read_holdout(frames)
-            with MojoScorer.open(
-                exported.model_dir, heap_mb=settings.runtime_heap_mb
-            ) as scorer:
-                parity = check_parity(
-                    exported.model,
-                    frames.holdout,
-                    holdout,
-                    scorer,
-                    settings.parity_tolerance,
-                )
+            watch.check()
+            parity = _check_parity(settings, exported, frames, holdout)
+            watch.check()
     return _Trained(spec, automl, exported, schema, holdout, parity)
+
+
+def _check_parity(
+    settings: Settings,
+    exported: ExportedModel,
+    frames: TrainingFrames,
+    holdout: Holdout,
+) -> ParityReport:
+    try:
+        with MojoScorer.open(
+            exported.model_dir, heap_mb=settings.runtime_heap_mb
+        ) as scorer:
+            return check_parity(
+                exported.model,
+                frames.holdout,
+                holdout,
+                scorer,
+                settings.parity_tolerance,
+            )
+    except MojoRuntimeError as exc:
+        raise ParityError(
+            f"The project's runtime cannot score the exported MOJO "
+            f"{exported.model_id}: {exc}"
+        ) from exc
 
 
 def _log_inputs(settings: Settings, spec: InputSpec) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import mlflow.artifacts
 import numpy as np
+from mlflow.exceptions import MlflowException
 
 from serving.model_schema import (
     GENMODEL_JAR_NAME,
@@ -16,8 +17,10 @@ from serving.model_schema import (
     SCHEMA_FILE_NAME,
     ModelSchema,
 )
+from serving.runtime_errors import MojoRuntimeError
 from serving.scorer import BatchPrediction, MojoScorer
 from training.config import Settings
+from training.errors import TrainingError
 from training.frames import Holdout
 from training.metrics import (
     MetricUnavailable,
@@ -63,9 +66,16 @@ def decide_promotion(
         return PromotionDecision(
             True, f"no version holds {settings.production_alias} yet", metric, new_score
         )
-    production_schema, production_prediction = _score_production(
-        settings, current, holdout
-    )
+    try:
+        production_schema, production_prediction = _score_production(
+            settings, current, holdout
+        )
+    except (MojoRuntimeError, MlflowException, OSError) as exc:
+        raise TrainingError(
+            f"Cannot score version {current} of {settings.model_name} (alias "
+            f"{settings.production_alias}) to compare with: {exc}. Fix that version "
+            "or pass --promotion always."
+        ) from exc
     if (production_schema.task, production_schema.target) != (
         schema.task,
         schema.target,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from mlflow.tracking import MlflowClient
 
+from serving.model_schema import Task
 from tests.fixtures.training import TrainedModel
 
 
@@ -19,3 +20,17 @@ def test_trained_model_holds_production_alias(trained_model: TrainedModel) -> No
         *trained_model.schema.feature_names,
         trained_model.schema.target,
     ]
+
+
+def test_models_by_task_each_have_their_own_name_and_task(
+    trained_models_by_task: dict[Task, TrainedModel],
+) -> None:
+    client = MlflowClient(tracking_uri=trained_models_by_task["binary"].tracking_uri)
+
+    names = {model.model_name for model in trained_models_by_task.values()}
+
+    assert len(names) == 3
+    for task, model in trained_models_by_task.items():
+        assert model.schema.task == task
+        alias = client.get_model_version_by_alias(model.model_name, "production")
+        assert str(alias.version) == model.version
