@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from typing import Any
+
 import pytest
 
+from tests.fixtures.serving import RunningScorer
 from tests.ui.conftest import AppFactory
 from tests.ui.elements import texts
 
@@ -42,3 +47,47 @@ def test_invalid_scorer_url_setting_is_explained(ui_app: AppFactory) -> None:
 
     assert not app.exception
     assert "UI_SCORER_URL must start with http:// or https://" in texts(app.error)
+
+
+def test_page_recovers_when_the_scorer_comes_back(
+    ui_app: AppFactory, start_scorer: Any
+) -> None:
+    scorer = start_scorer()
+    app = ui_app(scorer.base_url).run()
+    assert "Scorer ready" in app.markdown[0].value
+
+    scorer.stop()
+    app.run()
+    assert "Scorer unreachable" in app.markdown[0].value
+    assert not app.exception
+
+    restarted = _restart(scorer)
+    try:
+        app.button[0].click().run()
+        assert not app.exception
+        assert "Scorer ready" in app.markdown[0].value
+        assert app.number_input
+    finally:
+        restarted.stop()
+
+
+def _restart(scorer: RunningScorer) -> RunningScorer:
+    """Start the stopped scorer again on the same port, with the same settings."""
+    log_file = scorer.log_path.open("ab")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "serving"],
+        cwd=scorer.work_dir,
+        env=scorer.env,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+    )
+    restarted = RunningScorer(
+        base_url=scorer.base_url,
+        process=process,
+        env=scorer.env,
+        work_dir=scorer.work_dir,
+        log_path=scorer.log_path,
+        _log_file=log_file,
+    )
+    restarted.wait_ready()
+    return restarted
