@@ -77,7 +77,7 @@ QUICK = Plan(
     plain_gbm=False,
     java_warmup_rows=100_000,
     train_max_models=1,
-    train_max_runtime_s=10,
+    train_max_runtime_s=30,
     train_nfolds=0,
 )
 FULL = Plan(
@@ -121,6 +121,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--warmup-seconds", type=float)
     parser.add_argument("--repeats", type=int, help="timed repeats per batch size")
     parser.add_argument("--no-alternatives", action="store_true")
+    parser.add_argument("--train-max-models", type=int, help="demo AutoML budget")
+    parser.add_argument("--train-max-runtime-secs", type=int, help="demo AutoML budget")
     return parser.parse_args(argv)
 
 
@@ -141,6 +143,10 @@ def make_plan(args: argparse.Namespace) -> Plan:
         changes["warmup_s"] = args.warmup_seconds
     if args.repeats:
         changes["batch_repeats"] = args.repeats
+    if args.train_max_models:
+        changes["train_max_models"] = args.train_max_models
+    if args.train_max_runtime_secs:
+        changes["train_max_runtime_s"] = args.train_max_runtime_secs
     if args.no_alternatives:
         changes["alternatives"] = False
         changes["plain_gbm"] = False
