@@ -189,10 +189,13 @@ class ModelRegistry:
                 root_uri, tracking_uri=self.tracking_uri
             )
             found = _find_model_files(repository)
+            # Downloads keep their artifact paths; flatten them, then drop the tree.
+            landing = staging / ".download"
+            landing.mkdir()
             for name, artifact_path in found.items():
-                downloaded = repository.download_artifacts(artifact_path, str(staging))
-                local = Path(str(downloaded))
-                _move_inside(local, staging, staging / name)
+                downloaded = repository.download_artifacts(artifact_path, str(landing))
+                _move_inside(Path(str(downloaded)), landing, staging / name)
+            shutil.rmtree(landing)
         except (RegistryUnavailableError, ArtifactLayoutError, ModelCacheError):
             raise
         except Exception as exc:
