@@ -27,6 +27,8 @@ ARTIFACT_FILES = {
     "schema": SCHEMA_FILE_NAME,
 }
 PREDICTION_COLUMN = "predict"
+# Wherever MLflow loads the model, the compiled batch scorer is cached per user.
+CLASS_CACHE = Path(tempfile.gettempdir()) / "mojo-serve-java-classes"
 
 
 def probability_column(label: str) -> str:
@@ -56,7 +58,9 @@ class MojoPyfuncModel(PythonModel):
 
     def load_context(self, context: Any) -> None:
         """Open the MOJO from the model's artifacts (one JVM per loaded model)."""
-        self._scorer = MojoScorer.open(_model_folder(context.artifacts))
+        self._scorer = MojoScorer.open(
+            _model_folder(context.artifacts), class_cache_dir=CLASS_CACHE
+        )
 
     def predict(
         self,

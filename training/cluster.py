@@ -32,6 +32,7 @@ def h2o_session(settings: Settings, work_dir: Path) -> Iterator[str]:
     An existing cluster (``h2o_url``) is only joined, never shut down.
     """
     if settings.h2o_url:
+        check_cluster_answers(settings.h2o_url)
         _connect(settings.h2o_url)
         yield settings.h2o_url
         return
@@ -61,6 +62,15 @@ def h2o_session(settings: Settings, work_dir: Path) -> Iterator[str]:
     finally:
         logger.info("Shutting down the H2O started on %s", url)
         _shutdown()
+
+
+def preflight(settings: Settings) -> None:
+    """Fail early, before anything is logged, if the cluster cannot be had."""
+    if settings.h2o_url:
+        check_cluster_answers(settings.h2o_url)
+    else:
+        check_java()
+        check_port_free(settings.h2o_port)
 
 
 def check_java(java: str | None = None) -> int:
@@ -102,6 +112,8 @@ def check_port_free(port: int) -> None:
     """Fail if the H2O port or the one above it (its internal port) is taken."""
     for candidate in (port, port + 1):
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            # As a server would: connections lingering in TIME_WAIT do not count.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 sock.bind((_LOOPBACK, candidate))
             except OSError as exc:
@@ -113,7 +125,8 @@ def check_port_free(port: int) -> None:
                 ) from exc
 
 
-def _connect(url: str) -> None:
+def check_cluster_answers(url: str) -> None:
+    """Fail clearly if nothing answers H2O's REST API at ``url``."""
     probe = url.rstrip("/") + "/3/Cloud"
     try:
         with urllib.request.urlopen(probe, timeout=10) as response:  # noqa: S310
@@ -124,6 +137,9 @@ def _connect(url: str) -> None:
             f"The H2O cluster at {url} does not answer ({reason}). Check the URL "
             "and that the cluster runs, or leave --h2o-url out to start a local one."
         ) from exc
+
+
+def _connect(url: str) -> None:
     logger.info("Joining the running H2O cluster at %s", url)
     try:
         h2o.connect(url=url, verbose=False, strict_version_check=True)

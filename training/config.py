@@ -68,6 +68,10 @@ class Settings(BaseSettings):
 
     parity_tolerance: float = Field(default=1e-9, gt=0.0)
     runtime_heap_mb: int = Field(default=256, ge=64)
+    runtime_class_cache: Path = Field(
+        default=Path("artifacts/java-classes"),
+        description="where the runtime keeps its compiled batch scorer",
+    )
     work_dir: Path | None = Field(
         default=None, description="where H2O keeps its logs; default: a temp folder"
     )

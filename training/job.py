@@ -17,7 +17,7 @@ from serving.runtime_errors import MojoRuntimeError
 from serving.scorer import MojoScorer
 from training import report
 from training.automl import AutoMLResult, run_automl
-from training.cluster import h2o_session
+from training.cluster import h2o_session, preflight
 from training.config import Settings
 from training.data import InputSpec, inspect_input
 from training.errors import ParityError
@@ -71,6 +71,7 @@ def run_job(settings: Settings, output_dir: Path) -> JobResult:
     started = time.monotonic()
     spec = inspect_input(settings)
     store = open_store(settings)
+    preflight(settings)
     with (
         watch_interrupts() as watch,
         mlflow.start_run(experiment_id=store.experiment_id) as run,
@@ -142,7 +143,9 @@ def _check_parity(
 ) -> ParityReport:
     try:
         with MojoScorer.open(
-            exported.model_dir, heap_mb=settings.runtime_heap_mb
+            exported.model_dir,
+            heap_mb=settings.runtime_heap_mb,
+            class_cache_dir=settings.runtime_class_cache,
         ) as scorer:
             return check_parity(
                 exported.model,

@@ -157,7 +157,11 @@ def _score_production(
         )
         model_dir = _gather_model_files(downloaded, Path(folder) / "gathered")
         logger.info("Scoring production version %s on the holdout", version)
-        with MojoScorer.open(model_dir, heap_mb=settings.runtime_heap_mb) as scorer:
+        with MojoScorer.open(
+            model_dir,
+            heap_mb=settings.runtime_heap_mb,
+            class_cache_dir=settings.runtime_class_cache,
+        ) as scorer:
             columns = holdout.feature_columns(scorer.schema)
             return scorer.schema, scorer.score_columns(columns, holdout.n_rows)
 
