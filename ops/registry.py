@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mlflow.exceptions import MlflowException
-from mlflow.tracking import MlflowClient
-
 _SQLITE = "sqlite:///"
 
 
@@ -21,6 +18,11 @@ def alias_version(tracking_uri: str, model_name: str, alias: str) -> str | None:
         if not database.is_file():
             # Opening a missing SQLite store would create an empty one.
             return None
+    # mlflow takes seconds to import: only the commands that read the registry
+    # pay for it, not `make down` or a refused start.
+    from mlflow.exceptions import MlflowException  # noqa: PLC0415
+    from mlflow.tracking import MlflowClient  # noqa: PLC0415
+
     client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
     try:
         version = client.get_model_version_by_alias(model_name, alias)

@@ -39,6 +39,7 @@ from ops.supervisor import PROJECT_ROOT, StackError, Supervisor
 logger = logging.getLogger(__name__)
 
 SUPERVISOR = "stack"
+MLFLOW = "mlflow"
 TRAINER = "trainer"
 _TRAINER_STOP_S = 60.0
 _POLL_S = 0.5
@@ -63,12 +64,15 @@ def up(settings: Settings) -> int:
         probe_timeout_s=settings.probe_timeout_s,
     )
     try:
+        # MLflow first: it is the slowest to start and needs no model, and its
+        # UI shows the training run when there is one.
+        print(f"Starting the MLflow UI (logs in {state_dir}) ...", flush=True)
+        supervisor.start(MLFLOW)
         _ensure_production_model(settings, stop)
-        print(
-            f"Starting MLflow UI, scorer and UI (logs in {state_dir}) ...", flush=True
-        )
+        print("Starting the scorer and the UI ...", flush=True)
         for service in services:
-            supervisor.start(service.name)
+            if service.name != MLFLOW:
+                supervisor.start(service.name)
         supervisor.wait_healthy(
             supervisor.services, timeout_s=settings.startup_timeout_s, stop=stop
         )
@@ -159,7 +163,8 @@ def _ensure_production_model(settings: Settings, stop: threading.Event) -> None:
         return
     print(
         f"Registry: no {name}@{alias} in {tracking_uri}; training the demo model first "
-        "(a few minutes; Ctrl-C stops it cleanly).",
+        "(a few minutes; Ctrl-C stops it cleanly). Follow the run in the MLflow UI "
+        f"at http://{settings.host}:{settings.mlflow_port} once it answers.",
         flush=True,
     )
     _require_free_ports([("h2o", settings.h2o_port)], settings)

@@ -104,8 +104,9 @@ class Supervisor:
     def stop_all(self) -> None:
         """Stop every running service, the last started first."""
         for name in reversed(list(self.processes)):
-            self._say(f"  stopping {name}")
+            started = time.monotonic()
             self.stop(name)
+            self._say(f"  {name:<7} stopped in {time.monotonic() - started:.1f} s")
 
     def _raise_if_exited(self, name: str) -> None:
         process = self.processes[name]

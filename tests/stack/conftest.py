@@ -191,11 +191,13 @@ def running_stack(
     """The whole local stack, up and healthy, for one test module."""
     place = new_place(trained_model, tmp_path_factory.mktemp("stack"))
     run = start_stack(place)
+    records = {}
     try:
         run.wait_for(OPEN_BANNER)
+        records = place.pid_records()
         yield run
     finally:
-        records = place.pid_records()
+        records.update(place.pid_records())
         try:
             run.stop()
         finally:

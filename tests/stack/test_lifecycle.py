@@ -1,9 +1,8 @@
-"""Starting and stopping the stack: Ctrl-C, `make down`, a port already taken."""
+"""Stopping what a killed stack left, and refusing a port already taken."""
 
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import time
 from pathlib import Path
@@ -13,7 +12,6 @@ import pytest
 from ops.processes import pid_file
 from tests.fixtures.training import TrainedModel
 from tests.stack.conftest import (
-    OPEN_BANNER,
     SERVICES,
     groups_alive,
     kill_leftovers,
@@ -23,28 +21,6 @@ from tests.stack.conftest import (
 )
 
 PID_FILES_TIMEOUT_S = 60
-
-
-def test_ctrl_c_stops_every_service_group_and_removes_the_pid_files(
-    trained_model: TrainedModel, tmp_path: Path
-) -> None:
-    place = new_place(trained_model, tmp_path)
-    run = start_stack(place)
-    try:
-        run.wait_for(OPEN_BANNER)
-        records = place.pid_records()
-        assert all(groups_alive(records).values())
-
-        code = run.stop(signal.SIGINT)
-
-        assert code == 0, run.output
-        assert groups_alive(records) == {name: [] for name in SERVICES}
-        assert not list(place.state_dir.glob("*.pid"))
-        assert "Stopping the stack" in run.output
-    finally:
-        kill_leftovers(place.pid_records())
-        if run.process.poll() is None:
-            run.process.kill()
 
 
 def test_down_stops_the_services_a_killed_supervisor_left_behind(

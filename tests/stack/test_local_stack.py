@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import signal
 import subprocess
 import sys
 import time
@@ -11,7 +12,7 @@ import urllib.request
 
 from ops.registry import alias_version
 from tests.fixtures.training import TrainedModel
-from tests.stack.conftest import StackRun, run_ops
+from tests.stack.conftest import SERVICES, StackRun, groups_alive, run_ops
 from ui.client import ScorerClient
 from ui.config import Settings as UISettings
 
@@ -116,9 +117,9 @@ def test_retrain_while_running_is_picked_up_by_the_scorer(
         "--h2o-url",
         h2o_cluster_url,
         "--max-models",
-        "2",
+        "1",
         "--max-runtime-secs",
-        "15",
+        "10",
         "--nfolds",
         "0",
         "--promotion",
@@ -145,3 +146,20 @@ def test_retrain_while_running_is_picked_up_by_the_scorer(
     doctor = run_ops(place, "ops.doctor")
     assert doctor.returncode == 0, doctor.stdout
     assert f"loaded version {production}" in doctor.stdout
+
+
+# Last in this module on purpose: it stops the module's stack (run alone, it
+# starts its own), which saves the suite one more start of all three services.
+def test_ctrl_c_stops_every_service_group_and_removes_the_pid_files(
+    running_stack: StackRun,
+) -> None:
+    place = running_stack.place
+    records = place.pid_records()
+    assert all(groups_alive(records).values())
+
+    code = running_stack.stop(signal.SIGINT)
+
+    assert code == 0, running_stack.output
+    assert groups_alive(records) == {name: [] for name in SERVICES}
+    assert not list(place.state_dir.glob("*.pid"))
+    assert "Stopping the stack" in running_stack.output
