@@ -194,6 +194,15 @@ def measure_load(
         for conns in shape.connections:
             once(conns, shape.warmup_s)
             samples = [once(conns, shape.seconds) for _ in range(shape.repeats)]
+            if any(s.requests_per_s == 0 for s in samples):
+                logger.warning(
+                    "%s %s c=%d: no request completed within %.0f s; no load figure",
+                    model,
+                    path,
+                    conns,
+                    shape.seconds,
+                )
+                continue
             figure = Figure(
                 model=model,
                 path=path,
