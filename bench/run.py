@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import h2o_paths, java_limit, mlflow_serving, report, scorer_paths
+from bench import h2o_paths, java_limit, mlflow_serving, profile, report, scorer_paths
 from bench.loadgen import LoadShape
 from bench.models import (
     DEMO,
@@ -61,6 +61,8 @@ class Plan:
     train_max_models: int
     train_max_runtime_s: int
     train_nfolds: int
+    # (rows per request, connections) sampled with py-spy after the figures
+    profiles: list[tuple[int, int]]
 
 
 QUICK = Plan(
@@ -79,6 +81,7 @@ QUICK = Plan(
     train_max_models=1,
     train_max_runtime_s=30,
     train_nfolds=0,
+    profiles=[],
 )
 FULL = Plan(
     mode="full",
@@ -96,6 +99,7 @@ FULL = Plan(
     train_max_models=20,
     train_max_runtime_s=60,
     train_nfolds=5,
+    profiles=[(1, 1), (1, 8), (10_000, 1)],
 )
 
 
@@ -121,6 +125,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--warmup-seconds", type=float)
     parser.add_argument("--repeats", type=int, help="timed repeats per batch size")
     parser.add_argument("--no-alternatives", action="store_true")
+    parser.add_argument("--no-profile", action="store_true", help="skip py-spy")
     parser.add_argument("--train-max-models", type=int, help="demo AutoML budget")
     parser.add_argument("--train-max-runtime-secs", type=int, help="demo AutoML budget")
     return parser.parse_args(argv)
@@ -147,6 +152,8 @@ def make_plan(args: argparse.Namespace) -> Plan:
         changes["train_max_models"] = args.train_max_models
     if args.train_max_runtime_secs:
         changes["train_max_runtime_s"] = args.train_max_runtime_secs
+    if args.no_profile:
+        changes["profiles"] = []
     if args.no_alternatives:
         changes["alternatives"] = False
         changes["plain_gbm"] = False
@@ -324,6 +331,28 @@ def _measure_mlflow(
             results.skip(model.label, path, f"failed: {str(exc)[:300]}")
 
 
+def _profile(model: BenchModel, plan: Plan, work_dir: Path, out: Path) -> None:
+    """py-spy summaries of the scorer under load, one file per case."""
+    out.mkdir(parents=True, exist_ok=True)
+    for rows, connections in plan.profiles:
+        try:
+            lines = profile.profile(
+                model.model_dir,
+                work_dir / "profile",
+                rows=rows,
+                connections=connections,
+                seconds=8,
+            )
+        except (RuntimeError, TimeoutError, OSError) as exc:
+            logger.warning(
+                "profile of %d rows at c=%d failed: %s", rows, connections, exc
+            )
+            continue
+        target = out / f"profile-rows{rows}-c{connections}.txt"
+        target.write_text("\n".join(lines) + "\n")
+        logger.info("profile written to %s", target)
+
+
 def _model_info(model: BenchModel) -> dict[str, Any]:
     return {
         "algorithm": model.schema.algorithm,
@@ -361,6 +390,7 @@ def run(args: argparse.Namespace) -> Path:
                     "mlflow serve, H2O cluster, mojo_predict_pandas",
                     f"{plan.mode} run: alternatives are measured in the full run",
                 )
+        _profile(models[0], plan, work_dir, Path(args.out))
         settings = {
             **asdict(plan),
             "wall_seconds": round(time.perf_counter() - started, 1),
