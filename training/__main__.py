@@ -92,7 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("interrupted: nothing was registered", file=sys.stderr)
+        print("error: interrupted, nothing was registered", file=sys.stderr)
         return EXIT_INTERRUPTED
 
     top = result.leaderboard.head(3)
