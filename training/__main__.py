@@ -30,7 +30,9 @@ def build_parser() -> argparse.ArgumentParser:
         argument_default=argparse.SUPPRESS,
     )
     data = parser.add_argument_group("data")
-    data.add_argument("--data", type=Path, help="CSV or Parquet file")
+    data.add_argument(
+        "--data", type=Path, help="CSV or Parquet file (default: the demo table)"
+    )
     data.add_argument("--target", help="column to predict")
     data.add_argument("--task", choices=get_args(TaskChoice), help="default auto")
     data.add_argument(
@@ -40,30 +42,60 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="A,B",
         help="comma-separated columns not to train on",
     )
-    data.add_argument("--holdout-fraction", dest="holdout_fraction", type=float)
+    data.add_argument(
+        "--holdout-fraction",
+        dest="holdout_fraction",
+        type=float,
+        help=_default("holdout_fraction"),
+    )
 
     automl = parser.add_argument_group("AutoML")
-    automl.add_argument("--max-models", dest="max_models", type=int)
-    automl.add_argument("--max-runtime-secs", dest="max_runtime_secs", type=int)
-    automl.add_argument("--seed", type=int)
+    automl.add_argument(
+        "--max-models", dest="max_models", type=int, help=_default("max_models")
+    )
+    automl.add_argument(
+        "--max-runtime-secs",
+        dest="max_runtime_secs",
+        type=int,
+        help=_default("max_runtime_secs"),
+    )
+    automl.add_argument("--seed", type=int, help=_default("seed"))
     automl.add_argument(
         "--sort-metric", dest="sort_metric", choices=get_args(SortMetric)
     )
-    automl.add_argument("--nfolds", type=int, help="0 disables cross-validation")
+    automl.add_argument(
+        "--nfolds", type=int, help=f"0 disables cross-validation; {_default('nfolds')}"
+    )
 
     h2o = parser.add_argument_group("H2O")
-    h2o.add_argument("--h2o-memory", dest="h2o_memory", help="JVM heap, e.g. 2G")
-    h2o.add_argument("--h2o-port", dest="h2o_port", type=int)
-    h2o.add_argument("--h2o-threads", dest="h2o_threads", type=int)
+    h2o.add_argument(
+        "--h2o-memory", dest="h2o_memory", help=f"JVM heap; {_default('h2o_memory')}"
+    )
+    h2o.add_argument(
+        "--h2o-port",
+        dest="h2o_port",
+        type=int,
+        help=f"port of a locally started H2O (on 127.0.0.1); {_default('h2o_port')}",
+    )
+    h2o.add_argument(
+        "--h2o-threads", dest="h2o_threads", type=int, help="-1 uses every core"
+    )
     h2o.add_argument(
         "--h2o-url", dest="h2o_url", help="train on this running cluster instead"
     )
 
     mlflow = parser.add_argument_group("MLflow")
-    mlflow.add_argument("--tracking-uri", dest="tracking_uri")
-    mlflow.add_argument("--artifact-root", dest="artifact_root", type=Path)
-    mlflow.add_argument("--experiment")
-    mlflow.add_argument("--model-name", dest="model_name")
+    mlflow.add_argument(
+        "--tracking-uri", dest="tracking_uri", help=_default("tracking_uri")
+    )
+    mlflow.add_argument(
+        "--artifact-root",
+        dest="artifact_root",
+        type=Path,
+        help=f"artifact folder of a new experiment; {_default('artifact_root')}",
+    )
+    mlflow.add_argument("--experiment", help=_default("experiment"))
+    mlflow.add_argument("--model-name", dest="model_name", help=_default("model_name"))
     mlflow.add_argument(
         "--promotion", choices=get_args(PromotionPolicy), help="default if-better"
     )
@@ -118,6 +150,10 @@ def _settings(options: dict[str, Any]) -> Settings:
             for error in exc.errors()
         )
         raise UsageError(f"Invalid option: {problems}.") from exc
+
+
+def _default(field: str) -> str:
+    return f"default {Settings.model_fields[field].default}"
 
 
 def _column_list(text: str) -> list[str]:

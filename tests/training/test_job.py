@@ -160,3 +160,23 @@ def test_registered_pyfunc_scores_like_the_runtime(
     np.testing.assert_array_equal(
         answer[["p_0", "p_1"]].to_numpy(), expected.probabilities
     )
+
+
+@pytest.mark.parametrize("task", ["multiclass", "regression"])
+def test_single_model_runs_log_variable_importance_csv_and_plot(
+    trained_models_by_task: dict[Task, TrainedModel], task: Task
+) -> None:
+    model = trained_models_by_task[task]
+    client = MlflowClient(tracking_uri=model.tracking_uri)
+
+    files = {item.path for item in client.list_artifacts(model.run_id)}
+
+    assert model.schema.algorithm != "StackedEnsemble"
+    assert {"variable_importance.csv", "variable_importance.png"} <= files
+    variables = {row.variable for row in model.schema.variable_importance}
+    assert variables
+    assert variables <= set(model.schema.feature_names) | {
+        f"{feature.name}.{level}"
+        for feature in model.schema.features
+        for level in feature.levels
+    }
