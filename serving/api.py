@@ -41,13 +41,14 @@ from serving.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from serving.model_manager import ModelGeneration, ModelManager
 from serving.runtime_errors import RuntimeUnavailable
 from serving.schemas import (
+    INVOCATIONS_REQUEST_SCHEMA,
     PREDICT_REQUEST_EXAMPLES,
+    PREDICT_REQUEST_SCHEMA,
     ErrorResponse,
     HealthModel,
     InvocationsResponse,
     Liveness,
     ModelInfo,
-    PredictRecord,
     PredictResponse,
     Readiness,
     ReloadResult,
@@ -124,23 +125,12 @@ def _prediction_router(settings: Settings) -> APIRouter:
         "/predict",
         response_model=PredictResponse,
         responses=_ERRORS,
-        openapi_extra=_json_body(
-            {
-                "oneOf": [
-                    PredictRecord.model_json_schema(),
-                    {
-                        "type": "array",
-                        "items": PredictRecord.model_json_schema(),
-                        "minItems": 1,
-                    },
-                ]
-            },
-            PREDICT_REQUEST_EXAMPLES,
-        ),
+        openapi_extra=_json_body(PREDICT_REQUEST_SCHEMA, PREDICT_REQUEST_EXAMPLES),
     )
     async def predict(request: Request) -> Response:
         """Score one record or a list: label and probabilities, or a value."""
         body = await request.body()
+        _debug_body(body)
         return await _scored(
             request,
             "/predict",
@@ -200,7 +190,7 @@ def _prediction_router(settings: Settings) -> APIRouter:
                 "required": True,
                 "content": {
                     JSON_MEDIA_TYPE: {
-                        "schema": {"type": "object"},
+                        "schema": INVOCATIONS_REQUEST_SCHEMA,
                         "examples": {
                             "dataframe_split": {
                                 "value": {
@@ -225,6 +215,7 @@ def _prediction_router(settings: Settings) -> APIRouter:
     async def invocations(request: Request) -> Response:
         """MLflow's scoring protocol: dataframe_split, _records, instances, CSV."""
         body = await request.body()
+        _debug_body(body)
         content_type = request.headers.get("content-type", JSON_MEDIA_TYPE)
         return await _scored(
             request,
@@ -353,6 +344,12 @@ async def _csv_upload(request: Request) -> bytes:
             [ErrorDetail(problem="missing", field="file", expected="a CSV file")],
         )
     return await upload.read()
+
+
+def _debug_body(body: bytes) -> None:
+    # Payloads may hold personal data: DEBUG only, and cut short.
+    if logger.isEnabledFor(logging.DEBUG):
+        logger.debug("request body (%d bytes): %.400r", len(body), body)
 
 
 def _readiness(manager: ModelManager) -> Readiness:

@@ -7,7 +7,7 @@ are used as-is for the small endpoints.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
@@ -28,22 +28,48 @@ _EXAMPLE_RECORD: dict[str, JsonValue] = {
 }
 
 
-class PredictRecord(BaseModel):
-    """One row: feature name to a number, a string, or null (missing)."""
-
-    model_config = ConfigDict(
-        extra="allow", json_schema_extra={"examples": [_EXAMPLE_RECORD]}
-    )
-
-
-PREDICT_REQUEST_SCHEMA: dict[str, object] = {
-    "oneOf": [
-        {"$ref": "#/components/schemas/PredictRecord"},
-        {
-            "type": "array",
-            "items": {"$ref": "#/components/schemas/PredictRecord"},
-            "minItems": 1,
+# One row: feature name to a number, a string, or null (missing).
+PREDICT_RECORD_SCHEMA: dict[str, Any] = {
+    "title": "PredictRecord",
+    "type": "object",
+    "additionalProperties": {"type": ["number", "string", "null"]},
+    "examples": [_EXAMPLE_RECORD],
+}
+_RECORDS_SCHEMA: dict[str, Any] = {
+    "type": "array",
+    "items": PREDICT_RECORD_SCHEMA,
+    "minItems": 1,
+}
+PREDICT_REQUEST_SCHEMA: dict[str, Any] = {
+    "oneOf": [PREDICT_RECORD_SCHEMA, _RECORDS_SCHEMA],
+}
+INVOCATIONS_REQUEST_SCHEMA: dict[str, Any] = {
+    "title": "InvocationsRequest",
+    "description": "MLflow's scoring protocol: exactly one of the keys.",
+    "type": "object",
+    "properties": {
+        "dataframe_split": {
+            "type": "object",
+            "properties": {
+                "columns": {"type": "array", "items": {"type": "string"}},
+                "data": {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": {
+                        "type": "array",
+                        "items": {"type": ["number", "string", "null"]},
+                    },
+                },
+            },
+            "required": ["columns", "data"],
         },
+        "dataframe_records": _RECORDS_SCHEMA,
+        "instances": _RECORDS_SCHEMA,
+        "inputs": _RECORDS_SCHEMA,
+    },
+    "oneOf": [
+        {"required": [key]}
+        for key in ("dataframe_split", "dataframe_records", "instances", "inputs")
     ],
 }
 PREDICT_REQUEST_EXAMPLES: dict[str, object] = {
