@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import time
 from pathlib import Path
 
 import pytest
 
-from ops.processes import pid_file
+from ops.processes import log_file, pid_file
 from tests.fixtures.training import TrainedModel
 from tests.stack.conftest import (
     SERVICES,
@@ -78,3 +79,28 @@ def test_up_refuses_a_taken_port_and_names_its_owner(
     )
     assert f"OPS_{service.upper()}_PORT" in result.stderr
     assert not list(place.state_dir.glob("*.pid"))
+
+
+def test_a_service_that_dies_stops_the_stack_with_its_log_tail(
+    trained_model: TrainedModel, tmp_path: Path
+) -> None:
+    place = new_place(trained_model, tmp_path)
+    run = start_stack(place)
+    try:
+        deadline = time.monotonic() + PID_FILES_TIMEOUT_S
+        while len(place.pid_records()) < len(SERVICES) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        records = place.pid_records()
+        assert sorted(records) == sorted(SERVICES), run.output
+
+        os.killpg(records["ui"].pid, signal.SIGKILL)
+        code = run.process.wait(timeout=120)
+
+        assert code == 1
+        run.wait_for("ui exited with code", timeout_s=10)
+        assert str(log_file(place.state_dir, "ui")) in run.output
+        assert groups_alive(records) == {name: [] for name in SERVICES}
+    finally:
+        kill_leftovers(place.pid_records())
+        if run.process.poll() is None:
+            run.process.kill()
