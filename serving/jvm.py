@@ -17,6 +17,7 @@ stopped JVM raises :class:`RuntimeUnavailable` instead of a py4j traceback.
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
 import secrets
@@ -44,6 +45,7 @@ logger = logging.getLogger(__name__)
 _T = TypeVar("_T")
 _CSV_EXCEPTION = "mojoserve.CsvFormatException"
 _STOP_WAIT_S = 5.0
+_EXIT_GRACE_S = 0.5
 _LOOPBACK = "127.0.0.1"
 
 
@@ -239,8 +241,9 @@ class JavaRuntime:
 
     def call(self, action: Callable[[], _T]) -> _T:
         """Run one py4j call, translating its failures into the runtime's exceptions."""
-        if self._stopped:
-            raise RuntimeUnavailable("the JVM has been stopped; open a new scorer")
+        if self._stopped or self._process.poll() is not None:
+            # Checked first: py4j logs a traceback at ERROR for every failed send.
+            raise self._unavailable()
         try:
             return action()
         except Py4JJavaError as exc:
@@ -249,7 +252,11 @@ class JavaRuntime:
             raise self._unavailable() from exc
 
     def _unavailable(self) -> RuntimeUnavailable:
-        code = self._process.poll()
+        try:
+            # A dying JVM drops its sockets a moment before it can be reaped.
+            code: int | None = self._process.wait(timeout=_EXIT_GRACE_S)
+        except subprocess.TimeoutExpired:
+            code = None
         if self._stopped:
             return RuntimeUnavailable("the JVM has been stopped; open a new scorer")
         if code is not None:
@@ -282,16 +289,16 @@ class JavaBatchScorer:
 
     def feature_names(self) -> bytes:
         """The input columns in model order, packed strings."""
-        return bytes(self._runtime.call(self._target.featureNames))
+        return _bytes(self._runtime.call(self._target.featureNames))
 
     def feature_levels(self, index: int) -> bytes | None:
         """Packed levels of input column ``index``; None for a numeric column."""
         packed = self._runtime.call(lambda: self._target.featureLevels(index))
-        return None if packed is None else bytes(packed)
+        return None if packed is None else _bytes(packed)
 
     def class_labels(self) -> bytes:
         """Class labels in model order, packed strings (empty for regression)."""
-        return bytes(self._runtime.call(self._target.classLabels))
+        return _bytes(self._runtime.call(self._target.classLabels))
 
     def result_width(self) -> int:
         """Doubles per result row."""
@@ -299,13 +306,13 @@ class JavaBatchScorer:
 
     def score_columns(self, rows: int, numeric: bytes, levels: bytes) -> bytes:
         """One bridge crossing: packed columns in, packed float64 results out."""
-        return bytes(
+        return _bytes(
             self._runtime.call(lambda: self._target.scoreColumns(rows, numeric, levels))
         )
 
     def score_csv(self, csv: bytes, *, write_header: bool, first_line: int) -> bytes:
         """One bridge crossing: CSV bytes in, CSV bytes with predictions out."""
-        return bytes(
+        return _bytes(
             self._runtime.call(
                 lambda: self._target.scoreCsv(csv, write_header, first_line)
             )
@@ -314,6 +321,12 @@ class JavaBatchScorer:
     def close(self) -> None:
         """Stop the Java side's worker threads (the JVM keeps running)."""
         self._runtime.call(self._target.close)
+
+
+def _bytes(encoded: str) -> bytes:
+    # Java answers bytes as base64 text: py4j would decode a byte[] one byte at a
+    # time in Python, while base64 decodes in C.
+    return base64.b64decode(encoded)
 
 
 def _java_exception(exc: Py4JJavaError) -> Exception:
