@@ -34,13 +34,14 @@ from ops.processes import (
 )
 from ops.registry import RegistryUnavailableError, alias_version
 from ops.services import Service, local_services, trainer_command
-from ops.supervisor import PROJECT_ROOT, StackError, Supervisor
+from ops.supervisor import PROJECT_ROOT, StackError, StopRequested, Supervisor
 
 logger = logging.getLogger(__name__)
 
 SUPERVISOR = "stack"
 MLFLOW = "mlflow"
 TRAINER = "trainer"
+EXIT_INTERRUPTED = 130
 _TRAINER_STOP_S = 60.0
 _POLL_S = 0.5
 
@@ -69,6 +70,8 @@ def up(settings: Settings) -> int:
         print(f"Starting the MLflow UI (logs in {state_dir}) ...", flush=True)
         supervisor.start(MLFLOW)
         _ensure_production_model(settings, stop)
+        if stop.is_set():
+            raise StopRequested
         print("Starting the scorer and the UI ...", flush=True)
         for service in services:
             if service.name != MLFLOW:
@@ -80,6 +83,9 @@ def up(settings: Settings) -> int:
         supervisor.watch(stop)
         print("Stopping the stack ...", flush=True)
         return 0
+    except StopRequested:
+        print("Stopped before the stack was up.", flush=True)
+        return EXIT_INTERRUPTED
     finally:
         supervisor.stop_all()
         pid_file(state_dir, SUPERVISOR).unlink(missing_ok=True)
@@ -195,7 +201,8 @@ def _run_trainer(settings: Settings, stop: threading.Event) -> None:
                 # SIGINT lets the job shut its H2O down and register nothing.
                 os.killpg(trainer.pid, signal.SIGINT)
                 stop_group(trainer.pid, timeout_s=_TRAINER_STOP_S, process=trainer)
-                raise StackError("training interrupted; nothing was registered")
+                print("Training interrupted; nothing was registered.", flush=True)
+                raise StopRequested
         tee.join(timeout=5)
     if trainer.returncode != 0:
         raise StackError(

@@ -24,6 +24,10 @@ class StackError(RuntimeError):
     """The stack cannot start or keep running; the message says what to do."""
 
 
+class StopRequested(Exception):
+    """Ctrl-C or SIGTERM arrived before the stack was up."""
+
+
 class Supervisor:
     """Owns the processes of the services it started, one process group each."""
 
@@ -81,7 +85,7 @@ class Supervisor:
                     "machine is just slow)"
                 )
             if pending and stop.wait(_POLL_S):
-                raise StackError("stop requested while the stack was starting")
+                raise StopRequested
 
     def watch(self, stop: threading.Event) -> None:
         """Return when a stop is requested; raise when a service exits on its own."""
