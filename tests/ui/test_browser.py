@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
 
 from tests.fixtures.environment import free_port
 from tests.fixtures.training import TrainedModel
@@ -114,10 +114,11 @@ def test_browser_first_open_shows_status_and_form(
     page.goto(ui_url)
 
     page.get_by_text("Scorer ready").wait_for(timeout=WAIT_MS)
+    page.get_by_role("button", name="Predict").wait_for(timeout=WAIT_MS)
     version = f"{trained_model.model_name} version {trained_model.version}"
-    assert page.get_by_text(version).count() >= 1
+    expect(page.get_by_text(version).first).to_be_visible()
     for name in trained_model.schema.feature_names:
-        assert page.get_by_label(name, exact=True).count() >= 1
+        page.get_by_label(name, exact=True).wait_for(timeout=WAIT_MS)
     _screenshot(page, "ui-first-open.png")
 
 
@@ -133,8 +134,9 @@ def test_browser_form_filled_and_predicted(
     page.get_by_role("button", name="Predict").click()
 
     page.get_by_text("Answered by").wait_for(timeout=WAIT_MS)
-    answer = page.get_by_test_id("stMetricValue").first.inner_text()
-    assert answer.split(" ")[0] in trained_model.schema.class_labels
+    answer = page.get_by_test_id("stMetricValue").first
+    expect(answer).to_be_visible(timeout=WAIT_MS)
+    assert answer.inner_text().split(" ")[0] in trained_model.schema.class_labels
     _screenshot(page, "ui-predict.png")
 
 
@@ -151,8 +153,8 @@ def test_browser_csv_uploaded_and_scored_table_shown(
     page.get_by_role("button", name=f"Score {rows} rows").click()
 
     page.get_by_text(f"{rows} rows scored in").wait_for(timeout=WAIT_MS)
-    assert page.get_by_test_id("stDataFrame").count() == 2
-    assert page.get_by_text("Download scored CSV").count() == 1
+    expect(page.get_by_test_id("stDataFrame")).to_have_count(2, timeout=WAIT_MS)
+    expect(page.get_by_text("Download scored CSV")).to_be_visible(timeout=WAIT_MS)
     page.set_viewport_size({"width": 1400, "height": 1700})
     _screenshot(page, "ui-batch.png")
 
@@ -164,6 +166,8 @@ def test_browser_model_page_shows_version_and_leaderboard(
 
     page.get_by_text("Leaderboard (top rows)").wait_for(timeout=WAIT_MS)
     heading = page.get_by_role("heading", name=f"Model {trained_model.model_name}")
-    assert heading.count() == 1
+    expect(heading).to_have_count(1, timeout=WAIT_MS)
+    importance = page.get_by_role("heading", name="Variable importance")
+    expect(importance).to_be_visible(timeout=WAIT_MS)
     page.set_viewport_size({"width": 1400, "height": 1500})
     _screenshot(page, "ui-model.png")
