@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import pickle
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -424,6 +425,16 @@ def h2o_port_closed(port: int) -> bool:
             return False
     except OSError:
         return True
+
+
+def wait_port_closed(port: int, timeout_s: float) -> float | None:
+    """Seconds until ``port`` stops accepting connections; None if it never does."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout_s:
+        if h2o_port_closed(port):
+            return round(time.monotonic() - started, 2)
+        time.sleep(0.2)
+    return None
 
 
 def _status(
