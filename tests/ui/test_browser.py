@@ -146,6 +146,7 @@ def test_browser_csv_uploaded_and_scored_table_shown(
     csv_path = tmp_path / "holdout.csv"
     trained_model.holdout.to_csv(csv_path, index=False)
     rows = len(trained_model.holdout)
+    page.set_viewport_size({"width": 1400, "height": 1900})
     page.goto(f"{ui_url}/batch")
     page.locator("input[type=file]").wait_for(state="attached", timeout=WAIT_MS)
 
@@ -155,13 +156,13 @@ def test_browser_csv_uploaded_and_scored_table_shown(
     page.get_by_text(f"{rows} rows scored in").wait_for(timeout=WAIT_MS)
     expect(page.get_by_test_id("stDataFrame")).to_have_count(2, timeout=WAIT_MS)
     expect(page.get_by_text("Download scored CSV")).to_be_visible(timeout=WAIT_MS)
-    page.set_viewport_size({"width": 1400, "height": 1700})
     _screenshot(page, "ui-batch.png")
 
 
 def test_browser_model_page_shows_version_and_leaderboard(
     page: Any, ui_url: str, trained_model: TrainedModel
 ) -> None:
+    page.set_viewport_size({"width": 1400, "height": 1500})
     page.goto(f"{ui_url}/model")
 
     page.get_by_text("Leaderboard (top rows)").wait_for(timeout=WAIT_MS)
@@ -169,5 +170,4 @@ def test_browser_model_page_shows_version_and_leaderboard(
     expect(heading).to_have_count(1, timeout=WAIT_MS)
     importance = page.get_by_role("heading", name="Variable importance")
     expect(importance).to_be_visible(timeout=WAIT_MS)
-    page.set_viewport_size({"width": 1400, "height": 1500})
     _screenshot(page, "ui-model.png")
