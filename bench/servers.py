@@ -122,7 +122,12 @@ def wait_ready(
 
 
 def stop(process: subprocess.Popen[bytes], grace_s: float = 15.0) -> None:
-    """SIGTERM the server's process group, then SIGKILL it if it lingers."""
+    """SIGTERM the server's process group, then SIGKILL it if it lingers.
+
+    Children that left the group (H2O starts its JVM in a new session) are
+    remembered first and ended by pid afterwards if they outlived the server.
+    """
+    children = descendants(process.pid)
     if process.poll() is None:
         os.killpg(process.pid, signal.SIGTERM)
         try:
@@ -132,6 +137,24 @@ def stop(process: subprocess.Popen[bytes], grace_s: float = 15.0) -> None:
     with suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=grace_s)
+    _end_orphans(children, grace_s)
+
+
+def _end_orphans(pids: list[int], grace_s: float) -> None:
+    alive = [pid for pid in pids if rss_kb(pid) > 0]
+    for pid in alive:
+        logger.warning(
+            "pid %d (%s) outlived its server; ending it", pid, process_name(pid)
+        )
+        with suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace_s
+    while alive and time.monotonic() < deadline:
+        alive = [pid for pid in alive if rss_kb(pid) > 0]
+        time.sleep(0.1)
+    for pid in alive:
+        with suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
 
 
 @contextmanager

@@ -91,3 +91,21 @@ def test_evaluate_without_the_alternative_says_not_measured() -> None:
     )
 
     assert (target.value, target.verdict) == (None, "not measured")
+
+
+def test_speedup_without_a_load_figure_compares_sequential_medians_of_both() -> None:
+    results = _results(scorer_p50_s=0.0005, scorer_rps_8=2500)
+    results.figures = [f for f in results.figures if f.path != "mlflow-serve-h2o"]
+    results.add(
+        [
+            _batch("mlflow-serve-h2o", 1, 0.6),
+            _batch("scorer-http-json", 1, 0.002),
+        ]
+    )
+
+    target = next(
+        t for t in evaluate(results, "m") if t.name == "speedup_vs_mlflow_h2o"
+    )
+
+    assert target.value == pytest.approx(300.0)
+    assert target.verdict == "pass"
