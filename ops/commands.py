@@ -108,6 +108,7 @@ def trainer(
     tracking_uri: str,
     artifact_root: str | None,
     model_name: str,
+    h2o_port: int,
     extra_args: Sequence[str] = (),
 ) -> Command:
     """The training job (``python -m training``), on the demo table by default.
@@ -118,6 +119,7 @@ def trainer(
     environment = {
         "TRAINING_TRACKING_URI": tracking_uri,
         "TRAINING_MODEL_NAME": model_name,
+        "TRAINING_H2O_PORT": str(h2o_port),
     }
     if artifact_root is not None:
         environment["TRAINING_ARTIFACT_ROOT"] = artifact_root

@@ -11,13 +11,18 @@ class RegistryUnavailableError(RuntimeError):
     """The registry could not be read (missing store, server down, bad URI)."""
 
 
+def sqlite_store_missing(tracking_uri: str) -> bool:
+    """Whether the URI names a SQLite store whose file does not exist yet."""
+    if not tracking_uri.startswith(_SQLITE):
+        return False
+    return not Path(tracking_uri.removeprefix(_SQLITE)).is_file()
+
+
 def alias_version(tracking_uri: str, model_name: str, alias: str) -> str | None:
     """The version that ``model_name@alias`` points to, or None when nothing does."""
-    if tracking_uri.startswith(_SQLITE):
-        database = Path(tracking_uri.removeprefix(_SQLITE))
-        if not database.is_file():
-            # Opening a missing SQLite store would create an empty one.
-            return None
+    if sqlite_store_missing(tracking_uri):
+        # Opening a missing SQLite store would create an empty one.
+        return None
     # mlflow takes seconds to import: only the commands that read the registry
     # pay for it, not `make down` or a refused start.
     from mlflow.exceptions import MlflowException  # noqa: PLC0415

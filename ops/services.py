@@ -93,5 +93,6 @@ def trainer_command(settings: Settings) -> Command:
         tracking_uri=settings.resolved_tracking_uri,
         artifact_root=str(settings.resolved_artifact_root),
         model_name=settings.model_name,
+        h2o_port=settings.h2o_port,
         extra_args=settings.train_args,
     )

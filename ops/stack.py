@@ -9,6 +9,7 @@ URLs and stops all three on Ctrl-C or SIGTERM. ``down`` stops what is left.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import signal
@@ -32,7 +33,11 @@ from ops.processes import (
     pid_file,
     stop_group,
 )
-from ops.registry import RegistryUnavailableError, alias_version
+from ops.registry import (
+    RegistryUnavailableError,
+    alias_version,
+    sqlite_store_missing,
+)
 from ops.services import Service, local_services, trainer_command
 from ops.supervisor import PROJECT_ROOT, StackError, StopRequested, Supervisor
 
@@ -67,9 +72,12 @@ def up(settings: Settings) -> int:
     try:
         # MLflow first: it is the slowest to start and needs no model, and its
         # UI shows the training run when there is one.
+        store_was_missing = sqlite_store_missing(settings.resolved_tracking_uri)
         print(f"Starting the MLflow UI (logs in {state_dir}) ...", flush=True)
         supervisor.start(MLFLOW)
-        _ensure_production_model(settings, stop)
+        _ensure_production_model(
+            settings, supervisor, stop, store_was_missing=store_was_missing
+        )
         if stop.is_set():
             raise StopRequested
         print("Starting the scorer and the UI ...", flush=True)
@@ -157,23 +165,38 @@ def _require_free_ports(ports: Sequence[tuple[str, int]], settings: Settings) ->
         raise StackError("\n".join(taken))
 
 
-def _ensure_production_model(settings: Settings, stop: threading.Event) -> None:
+def _ensure_production_model(
+    settings: Settings,
+    supervisor: Supervisor,
+    stop: threading.Event,
+    *,
+    store_was_missing: bool,
+) -> None:
     name, alias = settings.model_name, settings.model_alias
     tracking_uri = settings.resolved_tracking_uri
-    try:
-        version = alias_version(tracking_uri, name, alias)
-    except RegistryUnavailableError as exc:
-        raise StackError(f"{exc}; check OPS_TRACKING_URI") from exc
+    version = None
+    if not store_was_missing:
+        try:
+            version = alias_version(tracking_uri, name, alias)
+        except RegistryUnavailableError as exc:
+            raise StackError(f"{exc}; check OPS_TRACKING_URI") from exc
     if version is not None:
         print(f"Registry: {name}@{alias} is version {version}.", flush=True)
         return
     print(
         f"Registry: no {name}@{alias} in {tracking_uri}; training the demo model first "
-        "(a few minutes; Ctrl-C stops it cleanly). Follow the run in the MLflow UI "
-        f"at http://{settings.host}:{settings.mlflow_port} once it answers.",
+        "(a few minutes; Ctrl-C stops it cleanly).",
         flush=True,
     )
     _require_free_ports([("h2o", settings.h2o_port)], settings)
+    # MLflow creates or migrates the store as it starts: two processes doing it
+    # at once corrupt it, so the training job waits for the server.
+    supervisor.wait_healthy([MLFLOW], timeout_s=settings.startup_timeout_s, stop=stop)
+    print(
+        f"Follow the training run in the MLflow UI: "
+        f"{supervisor.services[MLFLOW].home_url}",
+        flush=True,
+    )
     _run_trainer(settings, stop)
 
 
@@ -198,9 +221,14 @@ def _run_trainer(settings: Settings, stop: threading.Event) -> None:
         tee.start()
         while trainer.poll() is None:
             if stop.wait(_POLL_S):
-                # SIGINT lets the job shut its H2O down and register nothing.
+                # SIGINT lets the job shut its H2O down and register nothing;
+                # SIGTERM, then SIGKILL, only if it does not finish in time.
                 os.killpg(trainer.pid, signal.SIGINT)
-                stop_group(trainer.pid, timeout_s=_TRAINER_STOP_S, process=trainer)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    trainer.wait(timeout=_TRAINER_STOP_S)
+                stop_group(
+                    trainer.pid, timeout_s=settings.stop_timeout_s, process=trainer
+                )
                 print("Training interrupted; nothing was registered.", flush=True)
                 raise StopRequested
         tee.join(timeout=5)

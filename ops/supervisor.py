@@ -46,11 +46,13 @@ class Supervisor:
         self.probe_timeout_s = probe_timeout_s
         self.out = out
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self._ready: set[str] = set()
 
     def start(self, name: str) -> None:
         """Start one service with the interpreter running this supervisor."""
         service = self.services[name]
         argv = service.command.with_interpreter(sys.executable)
+        self._ready.discard(name)
         self.processes[name] = spawn(
             name,
             argv,
@@ -63,7 +65,7 @@ class Supervisor:
         self, names: Iterable[str], *, timeout_s: float, stop: threading.Event
     ) -> None:
         """Wait until each service answers its health URL, printing progress."""
-        pending = list(names)
+        pending = [name for name in names if name not in self._ready]
         started = time.monotonic()
         next_progress = started + _PROGRESS_EVERY_S
         while pending:
@@ -74,6 +76,7 @@ class Supervisor:
                     elapsed = time.monotonic() - started
                     self._say(f"  {name:<7} ready after {elapsed:.1f} s")
                     pending.remove(name)
+                    self._ready.add(name)
             now = time.monotonic()
             if pending and now >= next_progress:
                 self._say(self._progress(pending, now - started))

@@ -49,7 +49,10 @@ CONTAINER_COMMANDS: dict[str, Command] = {
     ),
     "ui": commands.ui(host="0.0.0.0", port=8501, scorer_url="http://scorer:8000"),
     "trainer": commands.trainer(
-        tracking_uri="http://mlflow:5000", artifact_root=None, model_name="mojo-demo"
+        tracking_uri="http://mlflow:5000",
+        artifact_root=None,
+        model_name="mojo-demo",
+        h2o_port=54321,
     ),
 }
 
