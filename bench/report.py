@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -16,10 +17,17 @@ from bench.results import (
     REQUESTS_PER_S,
     RSS_MB,
     START_TO_READY,
+    Figure,
     Results,
 )
 from bench.scorer_paths import CSV_PATH, JSON_PATH, TRIVIAL_PATH
-from bench.targets import JAVA_1, evaluate, ratios, start_figure
+from bench.targets import (
+    JAVA_1,
+    evaluate,
+    ratios,
+    single_row_speedup,
+    start_figure,
+)
 
 _PACKAGES = (
     "h2o",
@@ -32,7 +40,6 @@ _PACKAGES = (
     "numpy",
     "httpx",
 )
-_TABLE_ROWS = (1, 100, 10_000, 100_000)
 
 
 def machine() -> dict[str, Any]:
@@ -150,9 +157,16 @@ def model_table(results: Results, model: str) -> list[str]:
             ]
         )
     )
+    sizes = sorted(
+        {
+            f.rows
+            for f in results.figures
+            if f.model == model and f.metric == BATCH_SECONDS
+        }
+    )
     header = [
         "path",
-        *[f"{rows:,} rows (ms)" for rows in _TABLE_ROWS],
+        *[f"{rows:,} rows (ms)" for rows in sizes],
         "req/s @1 (p50/p99 ms)",
         "req/s @8 (p50/p99 ms)",
         "start (s)",
@@ -170,12 +184,35 @@ def model_table(results: Results, model: str) -> list[str]:
             rss = results.find(model, "scorer-api-plus-jvm", RSS_MB)
         cells = [
             path,
-            *[_cell_batch(results, model, path, rows) for rows in _TABLE_ROWS],
+            *[_cell_batch(results, model, path, rows) for rows in sizes],
             _cell_load(results, model, path, 1),
             _cell_load(results, model, path, 8),
             "-" if start is None else f"{start.value:.2f}",
             "-" if rss is None else f"{rss.value:.0f}",
         ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def comparison_table(results: Results, model: str) -> list[str]:
+    """How many times slower (>1) or faster (<1) each path is than the scorer."""
+    lines = [
+        "| path | single row, p50 | 10k rows | 100k rows |",
+        "|---|---|---|---|",
+    ]
+    for path in results.paths(model, BATCH_SECONDS):
+        if path == JSON_PATH:
+            continue
+        cells = [path]
+        speedup = single_row_speedup(results, model, path)
+        cells.append("-" if speedup is None else f"{speedup:.3g}x")
+        for rows in (10_000, 100_000):
+            theirs = results.find(model, path, BATCH_SECONDS, rows=rows)
+            ours = results.find(model, JSON_PATH, BATCH_SECONDS, rows=rows)
+            if theirs is None or ours is None:
+                cells.append("-")
+            else:
+                cells.append(f"{theirs.value / ours.value:.3g}x")
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 
@@ -221,6 +258,11 @@ def render_markdown(results: Results, document: dict[str, Any]) -> str:
             *target_table(document, model),
             "",
             *model_table(results, model),
+            "",
+            "Each path's time divided by the scorer's (`scorer-http-json`): "
+            "above 1 the path is slower than the scorer, below 1 faster.",
+            "",
+            *comparison_table(results, model),
         ]
         latency_png, throughput_png = plots.plot_names(model, document["main_model"])
         out += ["", f"![latency]({latency_png})", f"![throughput]({throughput_png})"]
@@ -242,3 +284,32 @@ def write_all(results: Results, document: dict[str, Any], out_dir: Path) -> None
         latency_png, throughput_png = plots.plot_names(model, document["main_model"])
         plots.plot_latency(results, model, out_dir / latency_png)
         plots.plot_throughput(results, model, out_dir / throughput_png)
+
+
+def load_results(document: dict[str, Any]) -> Results:
+    """The figures and skipped paths of a written ``latest.json``."""
+    results = Results()
+    results.add([Figure(**figure) for figure in document["figures"]])
+    results.skipped = list(document["skipped"])
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Re-render latest.md, scorer.json and the plots from a latest.json."""
+    parser = argparse.ArgumentParser(prog="python -m bench.report")
+    parser.add_argument("latest_json", type=Path)
+    args = parser.parse_args(argv)
+    document = json.loads(args.latest_json.read_text())
+    results = load_results(document)
+    document["targets"] = {
+        model: [t.to_json() for t in evaluate(results, model)]
+        for model in results.models()
+    }
+    document["ratios"] = {model: ratios(results, model) for model in results.models()}
+    write_all(results, document, args.latest_json.parent)
+    print(render_markdown(results, document))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
