@@ -204,7 +204,7 @@ def measure_mojo_predict_pandas(
                 model=model_label,
                 path=MOJO_PREDICT_PANDAS,
                 rows=size,
-                repeats=repeats_for(size, min(repeats, 5)),
+                repeats=repeats_for(size, repeats),
             )
         )
     return figures
