@@ -28,7 +28,7 @@ class InterruptWatch:
 
 @contextmanager
 def watch_interrupts() -> Iterator[InterruptWatch]:
-    """Record SIGINT while the block runs; it still raises KeyboardInterrupt."""
+    """Record SIGINT while the block runs; any error after it becomes Ctrl-C."""
     watch = InterruptWatch()
     if threading.current_thread() is not threading.main_thread():
         yield watch
@@ -41,5 +41,10 @@ def watch_interrupts() -> Iterator[InterruptWatch]:
     previous = signal.signal(signal.SIGINT, _on_interrupt)
     try:
         yield watch
+    except Exception as exc:
+        # Some h2o calls turn Ctrl-C into their own error (H2OJobCancelled).
+        if watch.interrupted:
+            raise KeyboardInterrupt from exc
+        raise
     finally:
         signal.signal(signal.SIGINT, previous)

@@ -7,9 +7,7 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
-from tests.fixtures.environment import free_port
 from tests.fixtures.training import TrainedModel, TrainingStore, tiny_settings
-from training.cluster import check_port_free
 from training.job import JobResult, run_job
 
 MODEL_NAME = "mojo-promotion"
@@ -57,24 +55,22 @@ def _train_weak(
 def refused(
     good_production: str,
     training_store: TrainingStore,
+    h2o_cluster_url: str,
     tmp_path_factory: pytest.TempPathFactory,
-) -> tuple[JobResult, int]:
-    """A weak model trained on a locally started H2O under if-better."""
-    port = free_port()
-    result = _train_weak(
+) -> JobResult:
+    """A weak model trained under if-better."""
+    return _train_weak(
         training_store,
         tmp_path_factory.mktemp("weak-if-better"),
-        None,
-        h2o_port=port,
+        h2o_cluster_url,
         promotion="if-better",
     )
-    return result, port
 
 
 def test_if_better_keeps_production_on_the_better_model(
-    refused: tuple[JobResult, int], good_production: str, client: MlflowClient
+    refused: JobResult, good_production: str, client: MlflowClient
 ) -> None:
-    result, _ = refused
+    result = refused
 
     production = client.get_model_version_by_alias(MODEL_NAME, "production")
     new_version = client.get_model_version(MODEL_NAME, result.version)
@@ -86,11 +82,9 @@ def test_if_better_keeps_production_on_the_better_model(
 
 
 def test_if_better_logs_decision_and_both_scores(
-    refused: tuple[JobResult, int], client: MlflowClient
+    refused: JobResult, client: MlflowClient
 ) -> None:
-    result, _ = refused
-
-    run = client.get_run(result.run_id)
+    run = client.get_run(refused.run_id)
 
     assert run.data.tags["promotion_decision"] == "keep"
     assert run.data.tags["promotion_metric"] == "auc"
@@ -100,16 +94,8 @@ def test_if_better_logs_decision_and_both_scores(
     assert production_score > 0.7
 
 
-def test_locally_started_h2o_is_shut_down_after_the_job(
-    refused: tuple[JobResult, int],
-) -> None:
-    _, port = refused
-
-    check_port_free(port)
-
-
 def test_always_promotes_a_worse_model_and_sets_extra_aliases(
-    refused: tuple[JobResult, int],
+    refused: JobResult,
     training_store: TrainingStore,
     h2o_cluster_url: str,
     client: MlflowClient,
@@ -128,4 +114,4 @@ def test_always_promotes_a_worse_model_and_sets_extra_aliases(
     assert result.decision.promote
     assert str(production.version) == result.version
     assert str(challenger.version) == result.version
-    assert int(result.version) == int(refused[0].version) + 1
+    assert int(result.version) == int(refused.version) + 1
