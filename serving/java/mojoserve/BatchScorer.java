@@ -42,6 +42,9 @@ public final class BatchScorer implements AutoCloseable {
   /** Below this many rows per worker, extra threads cost more than they save. */
   private static final int MIN_ROWS_PER_WORKER = 2000;
 
+  private static final int PROBABILITY_DECIMALS = 17;
+  private static final long PROBABILITY_SCALE = 100_000_000_000_000_000L;
+
   private final GenModel model;
   private final int workers;
   private final ThreadLocal<EasyPredictModelWrapper> wrapper;
@@ -244,12 +247,35 @@ public final class BatchScorer implements AutoCloseable {
       } else {
         CsvTable.appendField(out, labels[(int) results[base]]);
         for (int k = 1; k < width; k++) {
-          out.append(',').append(results[base + k]);
+          out.append(',');
+          appendProbability(out, results[base + k]);
         }
       }
       out.append('\n');
     }
     return out.toString().getBytes(StandardCharsets.UTF_8);
+  }
+
+  /**
+   * Write a probability with 17 decimals (within about 2e-16), trailing zeros dropped.
+   * Java 17's {@code Double.toString} costs about as much per row as scoring a small model.
+   */
+  static void appendProbability(StringBuilder out, double p) {
+    long scaled = Math.round(p * 1e17);
+    if (!(p > 0 && p < 1) || scaled <= 0 || scaled >= PROBABILITY_SCALE) {
+      out.append(p);
+      return;
+    }
+    char[] digits = new char[PROBABILITY_DECIMALS];
+    for (int i = PROBABILITY_DECIMALS - 1; i >= 0; i--) {
+      digits[i] = (char) ('0' + scaled % 10);
+      scaled /= 10;
+    }
+    int end = PROBABILITY_DECIMALS;
+    while (digits[end - 1] == '0') {
+      end--;
+    }
+    out.append("0.").append(digits, 0, end);
   }
 
   private static byte[] concat(byte[] head, byte[][] pieces) {
