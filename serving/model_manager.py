@@ -410,6 +410,11 @@ class ModelManager:
                 self._metrics.registry_failures.inc()
                 logger.warning("registry poll failed (%d in a row): %s", failures, exc)
                 continue
+            except Exception:
+                # A bug must not end polling for the life of the process.
+                failures += 1
+                logger.error("registry poll crashed; polling goes on", exc_info=True)
+                continue
             failures = 0
             if outcome != "unchanged":
                 logger.info("registry poll: %s", message)
@@ -427,8 +432,12 @@ class ModelManager:
             generation = self._current
             if self._stop.is_set() or generation is None:
                 continue
-            if not generation.scorer.is_alive():
-                self._restart(generation)
+            try:
+                if not generation.scorer.is_alive():
+                    self._restart(generation)
+            except Exception:
+                # A bug must not end JVM supervision for the life of the process.
+                logger.error("JVM watchdog crashed; watching goes on", exc_info=True)
 
     def _restart(self, dead: ModelGeneration) -> None:
         """Reopen the dead generation's model folder, retrying with backoff."""

@@ -29,6 +29,7 @@ MAX_DETAILS = 20
 _NONE_TYPE = type(None)
 _NUMERIC_OK = frozenset({int, float, _NONE_TYPE})
 _CATEGORICAL_OK = frozenset({str, _NONE_TYPE})
+_SCALAR_TYPES = frozenset({int, float, str, _NONE_TYPE})
 _EXPECTED_NUMBER = "a finite number or null"
 _EXPECTED_LEVEL = "a string level, a number, or null"
 
@@ -169,6 +170,7 @@ class FeatureValidator:
 
     def _warn_about_keys(self, records: Sequence[dict[str, Any]], batch: Batch) -> None:
         features = self._feature_set
+        bad: list[ErrorDetail] = []
         for index, record in enumerate(records):
             if record.keys() == features:
                 continue
@@ -181,9 +183,26 @@ class FeatureValidator:
                         "not in the row; scored as missing",
                     )
             for name in record.keys() - features:
+                if type(record[name]) not in _SCALAR_TYPES:
+                    bad.append(
+                        ErrorDetail(
+                            f"got {_json_type(record[name])}",
+                            index,
+                            str(name),
+                            None,
+                            "a number, a string or null (even for an unknown field)",
+                        )
+                    )
                 batch.add_warning(
                     index, str(name), "unknown_field", "not a model feature; ignored"
                 )
+        if bad:
+            first = bad[0]
+            raise InvalidInputError(
+                f"Row {first.row}, field {first.field}: {first.problem} "
+                f"(expected {first.expected}).",
+                bad[:MAX_DETAILS],
+            )
 
 
 def _numeric_column(

@@ -31,7 +31,9 @@ def _registry(
 
 @pytest.fixture
 def folder_store(trained_model: TrainedModel, tmp_path: Path) -> tuple[str, Path]:
-    """A fresh store whose model 'folder-model' version 1 is a plain model folder."""
+    """A private store whose model 'folder-model' version 1 is a plain model folder."""
+    # A copy of the session's database: creating a new one runs every migration.
+    shutil.copy(trained_model.store_dir / "mlflow.db", tmp_path / "mlflow.db")
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     source = tmp_path / "source"
     shutil.copytree(trained_model.model_dir, source)

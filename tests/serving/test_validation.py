@@ -148,3 +148,13 @@ def test_parse_json_refuses_malformed_bodies(body: bytes) -> None:
 
 def test_example_record_uses_training_statistics(validator: FeatureValidator) -> None:
     assert example_record(validator.schema) == {"AGE": 66.03, "RACE": "1"}
+
+
+def test_extra_fields_must_still_hold_scalar_values(
+    validator: FeatureValidator,
+) -> None:
+    with pytest.raises(InvalidInputError) as caught:
+        validator.from_records([{"AGE": 60, "RACE": "1", "notes": {"a": 1}}])
+
+    detail = caught.value.details[0]
+    assert (detail.row, detail.field, detail.problem) == (0, "notes", "got an object")
