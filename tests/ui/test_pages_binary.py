@@ -95,11 +95,12 @@ def test_predict_value_outside_training_range_gets_a_note(
     )
 
 
-def test_batch_scores_uploaded_csv_like_the_scorer_does(
-    app: AppTest, scorer_server: Any, trained_model: TrainedModel
+def test_batch_scores_uploaded_csv_in_chunks_like_the_scorer_does(
+    ui_app: AppFactory, scorer_server: Any, trained_model: TrainedModel
 ) -> None:
     csv_bytes = trained_model.holdout.to_csv(index=False).encode()
     rows = len(trained_model.holdout)
+    app = ui_app(scorer_server.base_url, batch_chunk_rows="25").run()
     app.switch_page("views/batch.py").run()
 
     app.file_uploader[0].set_value(("holdout.csv", csv_bytes, "text/csv")).run()
@@ -115,12 +116,25 @@ def test_batch_scores_uploaded_csv_like_the_scorer_does(
             ).content
         )
     )
-    assert len(scored) == rows
-    pd.testing.assert_series_equal(scored["predict"], direct["predict"])
+    pd.testing.assert_frame_equal(scored, direct)
     positive = trained_model.schema.class_labels[-1]
     assert f"probability of class {positive}" in json.dumps(chart_specs(app))
     assert "Download scored CSV" in [b.label for b in app.download_button]
     assert app.get("progress")[0].text.startswith(f"Scored {rows} rows in")
+
+
+def test_batch_result_stays_on_screen_after_a_rerun(
+    app: AppTest, trained_model: TrainedModel
+) -> None:
+    csv_bytes = trained_model.holdout.head(30).to_csv(index=False).encode()
+    app.switch_page("views/batch.py").run()
+    app.file_uploader[0].set_value(("h.csv", csv_bytes, "text/csv")).run()
+    _button(app, "Score 30 rows").click().run()
+
+    app.run()
+
+    assert "30 rows scored in" in texts(app.caption)
+    assert len(app.dataframe[-1].value) == 30
 
 
 @pytest.mark.parametrize(

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import io
-import time
-from dataclasses import dataclass
 
 import pandas as pd
 import streamlit as st
 
 from ui import session
+from ui.batch_scoring import ScoredBatch, score_upload
 from ui.charts import prediction_chart
 from ui.client import ScorerClient, ScorerError
 from ui.config import Settings
@@ -18,20 +17,12 @@ from ui.status import show_scorer_problem
 from ui.uploads import (
     CsvUpload,
     UploadProblem,
-    csv_chunks,
     missing_columns_message,
     read_upload,
 )
 
 _RESULT_KEY = "batch_result"
 _PREVIEW_ROWS = 20
-
-
-@dataclass(frozen=True)
-class _ScoredBatch:
-    file_id: str
-    csv: bytes
-    seconds: float
 
 
 def render() -> None:
@@ -70,7 +61,7 @@ def render() -> None:
     if _preview_and_confirm(upload):
         _score(client, settings, upload, uploaded.file_id)
     result = st.session_state.get(_RESULT_KEY)
-    if isinstance(result, _ScoredBatch) and result.file_id == uploaded.file_id:
+    if isinstance(result, ScoredBatch) and result.file_id == uploaded.file_id:
         _show_result(model, upload, result)
 
 
@@ -108,34 +99,28 @@ def _preview_and_confirm(upload: CsvUpload) -> bool:
 def _score(
     client: ScorerClient, settings: Settings, upload: CsvUpload, file_id: str
 ) -> None:
-    chunks = list(csv_chunks(upload, settings.batch_chunk_rows))
     progress = st.progress(0.0, text=f"Scoring {upload.rows} rows...")
-    started = time.perf_counter()
-    scored = b""
-    for done, chunk in enumerate(chunks, start=1):
-        try:
-            answer = client.predict_csv(chunk, upload.name)
-        except ScorerError as exc:
-            progress.empty()
-            show_scorer_problem(exc, retry_key="retry_batch")
-            return
-        scored += _append_rows(answer, keep_header=not scored)
-        progress.progress(
-            done / len(chunks), text=f"Scored chunk {done} of {len(chunks)}"
+
+    def report(done: int, total: int) -> None:
+        progress.progress(done / total, text=f"Scored chunk {done} of {total}")
+
+    try:
+        result = score_upload(
+            client,
+            upload,
+            file_id=file_id,
+            rows_per_chunk=settings.batch_chunk_rows,
+            on_progress=report,
         )
-    seconds = time.perf_counter() - started
-    progress.progress(1.0, text=f"Scored {upload.rows} rows in {seconds:.2f} s")
-    st.session_state[_RESULT_KEY] = _ScoredBatch(
-        file_id=file_id, csv=scored, seconds=seconds
-    )
+    except ScorerError as exc:
+        progress.empty()
+        show_scorer_problem(exc, retry_key="retry_batch")
+        return
+    progress.progress(1.0, text=f"Scored {upload.rows} rows in {result.seconds:.2f} s")
+    st.session_state[_RESULT_KEY] = result
 
 
-def _append_rows(answer: bytes, *, keep_header: bool) -> bytes:
-    body = answer if keep_header else answer.split(b"\n", 1)[-1]
-    return body if body.endswith(b"\n") or not body else body + b"\n"
-
-
-def _show_result(model: ModelInfo, upload: CsvUpload, result: _ScoredBatch) -> None:
+def _show_result(model: ModelInfo, upload: CsvUpload, result: ScoredBatch) -> None:
     scored = pd.read_csv(io.BytesIO(result.csv))
     st.subheader("Scored rows")
     st.caption(
