@@ -1,13 +1,15 @@
 """The local stack started by the tests: free ports, a temporary artifacts folder.
 
-The registry is a copy of the session's trained store (the ``trained_model``
-fixture), so the stack never trains at start and a retrain here leaves the
-other areas' registry untouched.
+``running_stack`` starts from an empty folder, as on a fresh clone, so the
+stack trains first (a tiny budget on the session's H2O). The other stacks use
+a copy of the session's trained store (the ``trained_model`` fixture), so they
+never train and leave the other areas' registry untouched.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import sqlite3
@@ -29,6 +31,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 OPEN_BANNER = "The restaurant is open:"
 SERVICES = ("mlflow", "scorer", "ui")
 STARTUP_TIMEOUT_S = 150
+# MLflow creating its store, then a tiny training, then the scorer and the UI.
+FRESH_STARTUP_TIMEOUT_S = 420
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,7 @@ class StackPlace:
     tracking_uri: str
     model_name: str
     ports: dict[str, int]
+    train_args: tuple[str, ...] = ()
 
     @property
     def state_dir(self) -> Path:
@@ -58,6 +63,7 @@ class StackPlace:
             "OPS_H2O_PORT": str(self.ports["h2o"]),
             "OPS_SCORER_POLL_INTERVAL_S": "1",
             "OPS_STARTUP_TIMEOUT_S": str(STARTUP_TIMEOUT_S),
+            "OPS_TRAIN_ARGS": json.dumps(list(self.train_args)),
         }
 
     def url(self, service: str) -> str:
@@ -133,6 +139,35 @@ def new_place(model: TrainedModel, folder: Path) -> StackPlace:
     )
 
 
+def fresh_place(folder: Path, h2o_url: str) -> StackPlace:
+    """A stack place with an empty artifacts folder: the stack trains first.
+
+    The training job joins the session's H2O cluster with a tiny budget.
+    """
+    artifacts = folder / "artifacts"
+    return StackPlace(
+        artifacts_dir=artifacts,
+        tracking_uri=f"sqlite:///{artifacts / 'mlflow.db'}",
+        model_name="mojo-demo",
+        ports={name: free_port() for name in (*SERVICES, "h2o")},
+        train_args=tiny_training_args(h2o_url),
+    )
+
+
+def tiny_training_args(h2o_url: str) -> tuple[str, ...]:
+    """Options of `python -m training` for a fast run on a running cluster."""
+    return (
+        "--h2o-url",
+        h2o_url,
+        "--max-models",
+        "1",
+        "--max-runtime-secs",
+        "10",
+        "--nfolds",
+        "0",
+    )
+
+
 def start_stack(place: StackPlace) -> StackRun:
     """Start ``python -m ops.stack up`` and collect its output in a thread."""
     process = subprocess.Popen(
@@ -186,14 +221,14 @@ def kill_leftovers(records: dict[str, PidRecord]) -> None:
 
 @pytest.fixture(scope="module")
 def running_stack(
-    trained_model: TrainedModel, tmp_path_factory: pytest.TempPathFactory
+    h2o_cluster_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[StackRun]:
-    """The whole local stack, up and healthy, for one test module."""
-    place = new_place(trained_model, tmp_path_factory.mktemp("stack"))
+    """The whole local stack from an empty artifacts folder, as on a fresh clone."""
+    place = fresh_place(tmp_path_factory.mktemp("stack"), h2o_cluster_url)
     run = start_stack(place)
     records = {}
     try:
-        run.wait_for(OPEN_BANNER)
+        run.wait_for(OPEN_BANNER, timeout_s=FRESH_STARTUP_TIMEOUT_S)
         records = place.pid_records()
         yield run
     finally:

@@ -1,4 +1,4 @@
-"""The whole local stack as ``make demo`` runs it, driven from outside."""
+"""The whole local stack as ``make demo`` runs it on a fresh clone, from outside."""
 
 from __future__ import annotations
 
@@ -11,8 +11,13 @@ import time
 import urllib.request
 
 from ops.registry import alias_version
-from tests.fixtures.training import TrainedModel
-from tests.stack.conftest import SERVICES, StackRun, groups_alive, run_ops
+from tests.stack.conftest import (
+    SERVICES,
+    StackRun,
+    groups_alive,
+    run_ops,
+    tiny_training_args,
+)
 from ui.client import ScorerClient
 from ui.config import Settings as UISettings
 
@@ -32,17 +37,17 @@ def _served_version(run: StackRun) -> str:
     return str(model["version"])
 
 
-def _first_holdout_record(model: TrainedModel) -> dict[str, object]:
-    row = model.holdout.iloc[0]
-    record: dict[str, object] = {}
-    for feature in model.schema.features:
-        value = row[feature.name]
-        if feature.kind == "categorical":
-            record[feature.name] = None if value is None else str(value)
-        else:
-            number = float(value)
-            record[feature.name] = None if math.isnan(number) else number
-    return record
+def test_up_on_an_empty_registry_trains_first_and_registers_version_1(
+    running_stack: StackRun,
+) -> None:
+    place = running_stack.place
+
+    production = alias_version(place.tracking_uri, place.model_name, "production")
+
+    assert "training the demo model first" in running_stack.output
+    assert production == "1"
+    assert (place.state_dir / "trainer.log").stat().st_size > 0
+    assert _served_version(running_stack) == "1"
 
 
 def test_up_prints_three_urls_that_each_answer(running_stack: StackRun) -> None:
@@ -65,36 +70,37 @@ def test_up_writes_a_pid_file_per_service_with_a_live_group(
 ) -> None:
     records = running_stack.place.pid_records()
 
-    assert sorted(records) == ["mlflow", "scorer", "ui"]
+    assert sorted(records) == sorted(SERVICES)
     assert all(record.is_running() for record in records.values())
 
 
 def test_doctor_on_a_healthy_stack_exits_zero_and_names_the_versions(
-    running_stack: StackRun, trained_model: TrainedModel
+    running_stack: StackRun,
 ) -> None:
     result = run_ops(running_stack.place, "ops.doctor")
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "FAIL" not in result.stdout
-    assert f"{trained_model.model_name}@production is version" in result.stdout
-    assert "loaded version" in result.stdout
+    assert "mojo-demo@production is version" in result.stdout
+    assert f"loaded version {_served_version(running_stack)}" in result.stdout
 
 
 def test_prediction_through_the_ui_client_is_scored_by_the_stack(
-    running_stack: StackRun, trained_model: TrainedModel
+    running_stack: StackRun,
 ) -> None:
     client = ScorerClient(UISettings(scorer_url=running_stack.place.url("scorer")))
 
     try:
-        answer = client.predict(_first_holdout_record(trained_model))
+        model = client.model_info()
+        answer = client.predict(model.example_request)
     finally:
         client.close()
 
-    assert answer.model.name == trained_model.model_name
+    assert answer.model.name == "mojo-demo"
     assert answer.model.version == _served_version(running_stack)
     assert len(answer.predictions) == 1
     prediction = answer.predictions[0]
-    assert prediction.label in trained_model.schema.class_labels
+    assert prediction.label in model.class_labels
     assert prediction.probabilities is not None
     assert math.isclose(sum(prediction.probabilities.values()), 1.0, abs_tol=1e-6)
 
@@ -114,14 +120,7 @@ def test_retrain_while_running_is_picked_up_by_the_scorer(
         str(place.artifacts_dir / "mlruns"),
         "--model-name",
         place.model_name,
-        "--h2o-url",
-        h2o_cluster_url,
-        "--max-models",
-        "1",
-        "--max-runtime-secs",
-        "10",
-        "--nfolds",
-        "0",
+        *tiny_training_args(h2o_cluster_url),
         "--promotion",
         "always",
     ]
