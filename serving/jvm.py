@@ -46,6 +46,7 @@ _T = TypeVar("_T")
 _CSV_EXCEPTION = "mojoserve.CsvFormatException"
 _STOP_WAIT_S = 5.0
 _EXIT_GRACE_S = 0.5
+_INITIAL_HEAP_MB = 32
 _LOOPBACK = "127.0.0.1"
 
 
@@ -165,6 +166,10 @@ class JavaRuntime:
         )
         command = [
             java,
+            # Without -Xms the JVM commits 1/64 of the machine's memory up front
+            # (384 MiB on 24 GiB), capped only by -Xmx: resident memory then sits
+            # at the cap. A small start lets the heap grow only as far as needed.
+            f"-Xms{min(heap_mb, _INITIAL_HEAP_MB)}m",
             f"-Xmx{heap_mb}m",
             "-XX:+UseSerialGC",
             "-XX:+ExitOnOutOfMemoryError",
