@@ -145,6 +145,9 @@ class MojoScorer:
         except MojoRuntimeError as exc:
             runtime.stop()
             raise ModelOpenError(f"the MOJO {mojo} cannot be scored: {exc}") from exc
+        except BaseException:
+            runtime.stop()
+            raise
         logger.info(
             "MOJO loaded: %s (%s, %s), %d inputs",
             schema.model_id,
