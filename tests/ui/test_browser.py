@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -54,31 +55,38 @@ def _wait_until_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
     raise RuntimeError(f"streamlit did not answer at {url} in {STARTUP_TIMEOUT_S} s")
 
 
-@pytest.fixture(scope="module")
-def ui_url(
-    scorer_server: Any, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    """`streamlit run ui/app.py` on a free loopback port, pointed at the scorer."""
+@contextmanager
+def _streamlit(scorer_url: str, log_path: Path) -> Iterator[str]:
+    """`streamlit run ui/app.py` on a free loopback port, pointed at ``scorer_url``."""
     port = free_port()
-    env = {**os.environ, "UI_SCORER_URL": scorer_server.base_url}
-    log = (tmp_path_factory.mktemp("streamlit") / "streamlit.log").open("wb")
+    env = {**os.environ, "UI_SCORER_URL": scorer_url}
     command = [
         *(sys.executable, "-m", "streamlit", "run", str(APP_PATH)),
         *("--server.headless", "true", "--browser.gatherUsageStats", "false"),
         *("--server.address", "127.0.0.1", "--server.port", str(port)),
         *("--server.fileWatcherType", "none", "--client.toolbarMode", "viewer"),
     ]
-    process = subprocess.Popen(
-        command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_healthy(url, process)
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            _wait_until_healthy(url, process)
+            yield url
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def ui_url(
+    scorer_server: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """The UI in front of the session's scorer (binary model)."""
+    log_path = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
+    with _streamlit(scorer_server.base_url, log_path) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        log.close()
 
 
 @pytest.fixture(scope="module")
@@ -171,3 +179,28 @@ def test_browser_model_page_shows_version_and_leaderboard(
     importance = page.get_by_role("heading", name="Variable importance")
     expect(importance).to_be_visible(timeout=WAIT_MS)
     _screenshot(page, "ui-model.png")
+
+
+def test_browser_unknown_level_typed_in_gets_the_scorers_warning(
+    page: Any,
+    trained_models_by_task: dict[str, TrainedModel],
+    start_scorer: Any,
+    tmp_path: Path,
+) -> None:
+    model = trained_models_by_task["regression"]
+    feature = next(f for f in model.schema.features if f.kind == "categorical")
+    scorer = start_scorer(model_name=model.model_name)
+
+    with _streamlit(scorer.base_url, tmp_path / "streamlit.log") as url:
+        page.goto(url)
+        box = page.get_by_label(feature.name, exact=True)
+        box.wait_for(timeout=WAIT_MS)
+        box.click()
+        box.fill("never-seen-level")
+        page.keyboard.press("Enter")
+        page.get_by_role("button", name="Predict").click()
+
+        warning = page.get_by_test_id("stAlert").filter(has_text="unknown_level")
+        expect(warning).to_contain_text(feature.name, timeout=WAIT_MS)
+        expect(warning).to_contain_text("never-seen-level")
+        _screenshot(page, "ui-unknown-level.png")
