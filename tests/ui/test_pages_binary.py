@@ -38,12 +38,15 @@ def test_status_line_shows_ready_scorer_and_model_version(
 def test_predict_form_has_one_input_per_feature_with_training_defaults(
     app: AppTest, trained_model: TrainedModel
 ) -> None:
-    numbers = {widget.label: widget.value for widget in app.number_input}
+    numbers = {widget.label: widget for widget in app.number_input}
     selects = {widget.label: widget for widget in app.selectbox}
 
     for feature in trained_model.schema.features:
         if feature.kind == "numeric":
-            assert numbers[feature.name] == pytest.approx(feature.stats.mean, abs=1e-4)
+            number = numbers[feature.name]
+            assert number.value == pytest.approx(feature.stats.mean, abs=1e-4)
+            low, high = feature.stats.min, feature.stats.max
+            assert f"Training range {low:g} to {high:g}" in number.help
         else:
             assert list(selects[feature.name].options) == feature.levels
             assert selects[feature.name].value == feature.stats.most_frequent
