@@ -57,6 +57,13 @@ from serving.schemas import (
 logger = logging.getLogger(__name__)
 
 _CSV_MEDIA_TYPE = "text/csv"
+# What a JSON schema can say about a CSV body: a header line, then a data line.
+# (Quoted fields are read too; the pattern only keeps generated examples simple.)
+CSV_REQUEST_SCHEMA: dict[str, Any] = {
+    "type": "string",
+    "pattern": '^[^\\n\\r"]+\\r?\\n[^\\n\\r"]+',
+    "examples": ["AGE,PSA,GLEASON\n65,1.4,6\n"],
+}
 # Module level: FastAPI resolves the dependencies' annotations in module scope.
 _API_KEY_HEADER = APIKeyHeader(name="X-API-Key", auto_error=False)
 _BEARER = HTTPBearer(auto_error=False)
@@ -164,7 +171,7 @@ def _prediction_router(settings: Settings) -> APIRouter:
                             "required": ["file"],
                         }
                     },
-                    _CSV_MEDIA_TYPE: {"schema": {"type": "string"}},
+                    _CSV_MEDIA_TYPE: {"schema": CSV_REQUEST_SCHEMA},
                 },
             }
         },
@@ -207,7 +214,7 @@ def _prediction_router(settings: Settings) -> APIRouter:
                             },
                         },
                     },
-                    _CSV_MEDIA_TYPE: {"schema": {"type": "string"}},
+                    _CSV_MEDIA_TYPE: {"schema": CSV_REQUEST_SCHEMA},
                 },
             }
         },

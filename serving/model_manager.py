@@ -319,7 +319,13 @@ class ModelManager:
                 and current.identity.version == ref.version
             ):
                 return "unchanged", f"version {ref.version} is already served"
-            if ref.version in self._failed_versions and not retry_failed:
+            # With nothing served, a failed version is retried: its failure may
+            # have been passing (a JVM killed at start), and there is no fallback.
+            if (
+                ref.version in self._failed_versions
+                and not retry_failed
+                and current is not None
+            ):
                 return "unchanged", f"version {ref.version} failed before; not retried"
 
             try:

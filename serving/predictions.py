@@ -210,6 +210,12 @@ def _invocation_batch(
                 )
             ],
         )
+    present = [key for key in _INVOCATION_KEYS if key in payload]
+    if len(present) > 1:
+        raise InvalidInputError(
+            f"The body holds {', '.join(present)}; send exactly one of them.",
+            [ErrorDetail(problem="several keys", expected="exactly one key")],
+        )
     split = payload.get("dataframe_split")
     if split is not None:
         if not isinstance(split, dict) or not isinstance(split.get("data"), list):

@@ -385,6 +385,13 @@ BAD_INPUTS = [
     ("/invocations", b'{"rows": []}', "application/json", 422, "invalid_input"),
     (
         "/invocations",
+        b'{"instances": [{"AGE": 1}], "inputs": [{"AGE": 1}]}',
+        "application/json",
+        422,
+        "invalid_input",
+    ),
+    (
+        "/invocations",
         b'{"dataframe_split": {"columns": ["AGE"], "data": [[1, 2]]}}',
         "application/json",
         422,
@@ -434,6 +441,7 @@ BAD_INPUTS = [
         "csv-duplicate-column",
         "csv-not-utf8-header",
         "invocations-unknown-key",
+        "invocations-two-keys",
         "invocations-split-row-too-long",
         "invocations-split-empty",
         "invocations-nan",

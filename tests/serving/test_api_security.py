@@ -47,6 +47,7 @@ def strict_scorer(
         max_rows=MAX_ROWS,
         max_body_bytes=MAX_BODY_BYTES,
         log_level="INFO",
+        access_log=True,
     )
     yield scorer
     scorer.stop()
