@@ -211,6 +211,8 @@ def _rejected(response: httpx.Response, purpose: str) -> ScorerRejected:
     message += body.message
     if lines:
         message += " " + "; ".join(lines) + "."
+    if status == httpx.codes.UNAUTHORIZED:
+        message += " Set UI_API_KEY to the scorer's SERVING_API_KEY."
     return ScorerRejected(
         message, status_code=status, code=body.code, details=body.details
     )

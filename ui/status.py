@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.client import ScorerClient, ScorerError
+from ui.client import ScorerClient, ScorerError, ScorerTimeout, ScorerUnreachable
 from ui.schemas import ReadyStatus
 
 
@@ -13,9 +13,7 @@ def render_status_line(client: ScorerClient) -> ReadyStatus | None:
     try:
         ready = client.ready()
     except ScorerError as exc:
-        st.markdown(
-            f":red-badge[:material/cloud_off: Scorer unreachable] `{client.base_url}`"
-        )
+        st.markdown(f":red-badge[{_trouble_badge(exc)}] `{client.base_url}`")
         show_scorer_problem(exc, retry_key="retry_status")
         return None
 
@@ -40,3 +38,11 @@ def show_scorer_problem(exc: ScorerError, *, retry_key: str) -> None:
     """Explain a failed scorer call and offer a retry (a rerun of the page)."""
     st.error(f"{exc.message}\n\n{exc.hint}", icon=":material/error:")
     st.button("Retry", key=retry_key, icon=":material/refresh:")
+
+
+def _trouble_badge(exc: ScorerError) -> str:
+    if isinstance(exc, ScorerUnreachable):
+        return ":material/cloud_off: Scorer unreachable"
+    if isinstance(exc, ScorerTimeout):
+        return ":material/timer_off: Scorer not answering"
+    return ":material/error: Scorer error"

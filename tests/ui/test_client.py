@@ -114,3 +114,19 @@ def test_hung_scorer_raises_timeout_after_the_status_timeout(
 def test_settings_bad_scorer_url_is_rejected_with_example(url: str) -> None:
     with pytest.raises(ValueError, match="UI_SCORER_URL must start with http"):
         Settings(scorer_url=url)
+
+
+def test_scorer_with_api_key_answers_only_a_client_with_ui_api_key(
+    start_scorer: Any,
+) -> None:
+    key = "ui-test-api-key-0123456789"
+    scorer = start_scorer(api_key=key)
+    without_key = ScorerClient(Settings(scorer_url=scorer.base_url))
+    with_key = ScorerClient(Settings(scorer_url=scorer.base_url, api_key=key))
+    example = with_key.model_info().example_request
+
+    with pytest.raises(ScorerRejected, match="Set UI_API_KEY") as caught:
+        without_key.predict(example)
+
+    assert caught.value.status_code == 401
+    assert with_key.predict(example).predictions

@@ -39,6 +39,7 @@ def test_page_with_hung_scorer_says_it_did_not_answer_in_time(
     app = ui_app(silent_scorer_url, status_timeout_s="0.3").run()
 
     assert not app.exception
+    assert "Scorer not answering" in app.markdown[0].value
     assert "did not answer the readiness check within 0.3 s" in texts(app.error)
 
 
