@@ -16,7 +16,7 @@ import logging
 import os
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -33,8 +33,8 @@ from bench.models import (
     registry_model,
     train_demo,
 )
-from bench.results import Results
-from bench.rows import synthesize
+from bench.results import Figure, Results
+from bench.rows import BenchRows, synthesize
 from bench.servers import free_port
 
 logger = logging.getLogger("bench")
@@ -205,31 +205,57 @@ def prepare_models(
     return models
 
 
+def _guarded(
+    results: Results, model: str, path: str, measure: Callable[[], list[Figure]]
+) -> None:
+    """Add the figures of one path, or record why it failed and go on.
+
+    A benchmark run spans many servers and JVMs on a shared machine; one path
+    failing (a JVM killed from outside, a server too slow to start) must not
+    lose the figures of every other path. The traceback goes to the log.
+    """
+    try:
+        results.add(measure())
+    except Exception as exc:  # every failure of one path is reported, not raised
+        logger.exception("%s failed for model %s", path, model)
+        results.skip(model, path, f"failed: {type(exc).__name__}: {str(exc)[:300]}")
+
+
 def _measure_h2o_itself(
     model: BenchModel, plan: Plan, work_dir: Path, results: Results
 ) -> None:
     rows = synthesize(model.schema, max(plan.sizes))
     attach_cluster_model(model)
-    results.add(
-        h2o_paths.measure_cluster_rest(
+    _guarded(
+        results,
+        model.label,
+        h2o_paths.H2O_REST,
+        lambda: h2o_paths.measure_cluster_rest(
             model.label,
             model.cluster_model,
             model.schema,
             rows,
             sizes=plan.sizes,
             repeats=plan.alternative_repeats,
-        )
+        ),
     )
-    results.add(
-        h2o_paths.measure_mojo_predict_pandas(
+    _guarded(
+        results,
+        model.label,
+        h2o_paths.MOJO_PREDICT_PANDAS,
+        lambda: h2o_paths.measure_mojo_predict_pandas(
             model.label,
             model.model_dir,
             rows,
             sizes=plan.sizes,
             repeats=plan.alternative_repeats,
-        )
+        ),
     )
-    log_alternatives(model, work_dir / "bench-store", free_port())
+    try:
+        log_alternatives(model, work_dir / "bench-store", free_port())
+    except Exception as exc:  # the MLflow paths are then skipped, with the reason
+        logger.exception("logging the MLflow models of %s failed", model.label)
+        model.notes.append(f"MLflow models not logged: {type(exc).__name__}: {exc}")
 
 
 def measure_model(
@@ -240,60 +266,79 @@ def measure_model(
     model_work.mkdir(parents=True, exist_ok=True)
     rows = synthesize(model.schema, max(plan.sizes))
     rows_csv = rows.write_plain_csv(model_work / "rows.csv")
+    java_version = ""
 
-    figures, java_version = java_limit.measure_limit(
-        model.label,
-        model.model_dir,
-        rows_csv,
-        model_work,
-        sizes=plan.sizes,
-        repeats=plan.batch_repeats,
-        warmup_rows=plan.java_warmup_rows,
-    )
-    results.add(figures)
+    def java() -> list[Figure]:
+        nonlocal java_version
+        figures, java_version = java_limit.measure_limit(
+            model.label,
+            model.model_dir,
+            rows_csv,
+            model_work,
+            sizes=plan.sizes,
+            repeats=plan.batch_repeats,
+            warmup_rows=plan.java_warmup_rows,
+        )
+        return figures
+
     shape = LoadShape(
         plan.connections, plan.load_seconds, plan.warmup_s, plan.load_repeats
     )
-    results.add(
-        scorer_paths.measure_trivial(
+
+    def scorer_http() -> list[Figure]:
+        figures, memory = scorer_paths.measure_scorer_http(
+            model.label,
+            model.scorer_source,
+            rows,
+            model_work,
+            sizes=plan.sizes,
+            shape=shape,
+            repeats=plan.batch_repeats,
+        )
+        model.notes.append(f"RSS by process after the largest batch: {memory}")
+        return figures
+
+    _guarded(results, model.label, "java loop", java)
+    _guarded(
+        results,
+        model.label,
+        scorer_paths.TRIVIAL_PATH,
+        lambda: scorer_paths.measure_trivial(
             rows,
             model_work,
             sizes=plan.sizes,
             model=model.label,
             shape=shape,
             repeats=plan.batch_repeats,
-        )
+        ),
     )
-    figures, memory = scorer_paths.measure_scorer_http(
-        model.label,
-        model.scorer_source,
-        rows,
-        model_work,
-        sizes=plan.sizes,
-        shape=shape,
-        repeats=plan.batch_repeats,
-    )
-    results.add(figures)
-    model.notes.append(f"RSS by process after the largest batch: {memory}")
+    _guarded(results, model.label, "scorer over HTTP", scorer_http)
     # after the first scorer run, so that its Java class is compiled and cached
     sources = {model.source_label: model.scorer_source}
     if model.source_label == "registry":
         sources["local"] = {"SERVING_LOCAL_MODEL_DIR": str(model.model_dir)}
     for label, source in sources.items():
-        results.add(
-            scorer_paths.measure_start_to_ready(
-                model.label, source, model_work, starts=plan.starts, label=label
-            )
-        )
-    results.add(
-        scorer_paths.measure_in_process(
+
+        def starts(source: dict[str, str] = source, label: str = label) -> list[Figure]:
+            return [
+                scorer_paths.measure_start_to_ready(
+                    model.label, source, model_work, starts=plan.starts, label=label
+                )
+            ]
+
+        _guarded(results, model.label, f"scorer start from {label}", starts)
+    _guarded(
+        results,
+        model.label,
+        "scorer in-process",
+        lambda: scorer_paths.measure_in_process(
             model.label,
             model.model_dir,
             rows,
             sizes=plan.sizes,
             repeats=plan.batch_repeats,
             class_cache_dir=model_work / "java-classes",
-        )
+        ),
     )
     if plan.alternatives and model.label == DEMO:
         _measure_mlflow(model, plan, rows, model_work, results)
@@ -301,38 +346,39 @@ def measure_model(
 
 
 def _measure_mlflow(
-    model: BenchModel, plan: Plan, rows: Any, model_work: Path, results: Results
+    model: BenchModel, plan: Plan, rows: BenchRows, model_work: Path, results: Results
 ) -> None:
     served = [
         (mlflow_serving.PYFUNC, model.pyfunc_uri, model.tracking_uri),
         (mlflow_serving.H2O_FLAVOUR, model.h2o_flavour_uri, model.bench_tracking_uri),
     ]
+    shape = LoadShape(
+        plan.alternative_connections,
+        plan.load_seconds,
+        plan.warmup_s,
+        plan.load_repeats,
+    )
     for path, uri, tracking_uri in served:
         if uri is None or tracking_uri is None:
             results.skip(model.label, path, "no model logged for this path")
             continue
-        try:
-            results.add(
-                mlflow_serving.measure_mlflow_serve(
-                    model=model.label,
-                    path=path,
-                    model_uri=uri,
-                    tracking_uri=tracking_uri,
-                    rows=rows,
-                    sizes=plan.sizes,
-                    shape=LoadShape(
-                        plan.alternative_connections,
-                        plan.load_seconds,
-                        plan.warmup_s,
-                        plan.load_repeats,
-                    ),
-                    repeats=plan.alternative_repeats,
-                    work_dir=model_work,
-                )
+
+        def serve(
+            path: str = path, uri: str = uri, tracking: str = tracking_uri
+        ) -> list[Figure]:
+            return mlflow_serving.measure_mlflow_serve(
+                model=model.label,
+                path=path,
+                model_uri=uri,
+                tracking_uri=tracking,
+                rows=rows,
+                sizes=plan.sizes,
+                shape=shape,
+                repeats=plan.alternative_repeats,
+                work_dir=model_work,
             )
-        except (RuntimeError, TimeoutError) as exc:
-            logger.error("%s failed for %s: %s", path, model.label, exc)
-            results.skip(model.label, path, f"failed: {str(exc)[:300]}")
+
+        _guarded(results, model.label, path, serve)
 
 
 def _profile(model: BenchModel, plan: Plan, work_dir: Path, out: Path) -> None:
@@ -347,10 +393,8 @@ def _profile(model: BenchModel, plan: Plan, work_dir: Path, out: Path) -> None:
                 connections=connections,
                 seconds=8,
             )
-        except (RuntimeError, TimeoutError, OSError) as exc:
-            logger.warning(
-                "profile of %d rows at c=%d failed: %s", rows, connections, exc
-            )
+        except Exception:  # a profile is an extra: its failure is logged only
+            logger.exception("profile of %d rows at c=%d failed", rows, connections)
             continue
         target = out / f"profile-rows{rows}-c{connections}.txt"
         target.write_text("\n".join(lines) + "\n")
