@@ -47,6 +47,7 @@ _CSV_EXCEPTION = "mojoserve.CsvFormatException"
 _STOP_WAIT_S = 5.0
 _EXIT_GRACE_S = 0.5
 _INITIAL_HEAP_MB = 32
+_PORT_ANNOUNCEMENT = "mojoserve port "
 _LOOPBACK = "127.0.0.1"
 
 
@@ -99,14 +100,7 @@ def _launch(command: list[str], token: str) -> tuple[subprocess.Popen[bytes], in
     assert process.stderr is not None
     process.stdin.write(token.encode("ascii") + b"\n")
     process.stdin.flush()
-    first_line = process.stdout.readline()
-    if not first_line.strip().isdigit():
-        process.kill()
-        _, errors = process.communicate(timeout=_STOP_WAIT_S)
-        output = (first_line + errors).decode("utf-8", "replace").strip()
-        raise RuntimeUnavailable(
-            f"the JVM did not start (exit code {process.returncode}): {output}"
-        )
+    port = _read_port(process)
     for stream, level, name in (
         (process.stdout, logging.INFO, "stdout"),
         (process.stderr, logging.WARNING, "stderr"),
@@ -117,7 +111,26 @@ def _launch(command: list[str], token: str) -> tuple[subprocess.Popen[bytes], in
             name=f"jvm-{name}-{process.pid}",
             daemon=True,
         ).start()
-    return process, int(first_line)
+    return process, port
+
+
+def _read_port(process: subprocess.Popen[bytes]) -> int:
+    """Read stdout up to the port announcement; other lines (JVM notices) are logged."""
+    assert process.stdout is not None
+    said: list[str] = []
+    for raw in iter(process.stdout.readline, b""):
+        line = raw.decode("utf-8", "replace").strip()
+        if line.startswith(_PORT_ANNOUNCEMENT):
+            return int(line.removeprefix(_PORT_ANNOUNCEMENT))
+        logger.info("jvm %s stdout: %s", process.pid, line)
+        said.append(line)
+    process.kill()
+    _, errors = process.communicate(timeout=_STOP_WAIT_S)
+    said.append(errors.decode("utf-8", "replace").strip())
+    output = " / ".join(line for line in said if line)
+    raise RuntimeUnavailable(
+        f"the JVM did not start (exit code {process.returncode}): {output}"
+    )
 
 
 class JavaRuntime:

@@ -220,3 +220,14 @@ def test_scorer_open_with_broken_mojo_raises_model_open_error(
     with pytest.raises(ModelOpenError, match="cannot be scored") as caught:
         MojoScorer.open(tmp_path, heap_mb=128, class_cache_dir=class_cache)
     assert isinstance(caught.value.__cause__, JavaCallError)
+
+
+def test_runtime_start_with_impossible_heap_raises_jvm_error(
+    tiny_binary_mojo: Path, class_cache: Path
+) -> None:
+    with pytest.raises(
+        RuntimeUnavailable, match=r"did not start.*Too small maximum heap"
+    ):
+        JavaRuntime.start(
+            tiny_binary_mojo / GENMODEL_JAR_NAME, heap_mb=1, class_cache_dir=class_cache
+        )

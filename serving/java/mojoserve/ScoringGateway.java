@@ -14,7 +14,7 @@ import py4j.GatewayServer;
  * The JVM's main class: a py4j gateway on 127.0.0.1 whose entry point loads batch scorers.
  *
  * <p>Protocol with the Python parent: the first line on stdin is py4j's auth token; the JVM
- * answers with the listening port on one stdout line. It then exits as soon as its stdin
+ * announces the listening port on stdout as {@code mojoserve port <port>}. It then exits as soon as its stdin
  * closes, that is when the parent process ends, however it ends.
  *
  * <p>py4j's own launcher leaves Nagle's algorithm on, which holds the tail of every answer
@@ -40,7 +40,7 @@ public final class ScoringGateway {
             .serverSocketFactory(new NoDelayServerSocketFactory())
             .build();
     server.start();
-    System.out.println(server.getListeningPort());
+    System.out.println("mojoserve port " + server.getListeningPort());
     System.out.flush();
 
     while (stdin.read() != -1) {
