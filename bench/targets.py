@@ -161,6 +161,15 @@ def evaluate(results: Results, model: str) -> list[Target]:
 def ratios(results: Results, model: str) -> dict[str, float | None]:
     """Informational ratios: the scorer against every other path."""
     out: dict[str, float | None] = {}
+    for rows in (10_000, 100_000):
+        # the floor of one JSON request: the framework's parse plus the scoring
+        scorer = results.find(model, JSON_PATH, BATCH_SECONDS, rows=rows)
+        trivial = results.find(model, TRIVIAL_PATH, BATCH_SECONDS, rows=rows)
+        java = results.find(model, JAVA_1, BATCH_SECONDS, rows=rows)
+        if scorer and trivial and java:
+            out[f"batch_{rows}:scorer-json/(trivial+java-1-thread)"] = scorer.value / (
+                trivial.value + java.value
+            )
     scorer_1 = results.find(model, JSON_PATH, REQUESTS_PER_S, connections=1)
     for path in results.paths(model, REQUESTS_PER_S):
         other = results.find(model, path, REQUESTS_PER_S, connections=1)
