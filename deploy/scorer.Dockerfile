@@ -4,6 +4,8 @@
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
 FROM ${PYTHON_IMAGE} AS build
+# The same MLflow as the tracking server image (deploy/mlflow.Dockerfile).
+ARG MLFLOW_VERSION=3.17.2
 ARG H2O_VERSION=3.46.0.11
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 # Debian's JDK: javac compiles the project's batch scorer class once, here.
@@ -18,7 +20,7 @@ COPY pyproject.toml README.md ./
 COPY serving/ serving/
 # The project itself; its dependency ranges live in pyproject.toml.
 # hadolint ignore=DL3013
-RUN pip install ".[serve]"
+RUN pip install ".[serve]" "mlflow-skinny==${MLFLOW_VERSION}"
 # Only the 5 MB genmodel runtime leaves the 274 MB h2o wheel.
 RUN pip download --no-deps --dest /tmp/h2o "h2o==${H2O_VERSION}" \
     && unzip -p /tmp/h2o/h2o-*.whl h2o/backend/bin/h2o.jar > /tmp/h2o.jar \

@@ -4,6 +4,8 @@
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
 FROM ${PYTHON_IMAGE} AS build
+# The same MLflow as the tracking server image (deploy/mlflow.Dockerfile).
+ARG MLFLOW_VERSION=3.17.2
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 # hadolint ignore=DL3008
 RUN apt-get update \
@@ -19,7 +21,7 @@ COPY training/ training/
 # Java class for the parity check, compiled here against the wheel's genmodel
 # jar so that the runtime needs no javac.
 # hadolint ignore=DL3013
-RUN pip install ".[train]" \
+RUN pip install ".[train]" "mlflow==${MLFLOW_VERSION}" \
     && python -m serving.javabuild --cache-dir /app/artifacts/java-classes
 
 FROM ${PYTHON_IMAGE} AS runtime

@@ -168,6 +168,9 @@ def _wait_group_gone(
             # Reap our own child, or it lingers as a zombie in the group.
             process.poll()
         if not group_members(pgid):
+            if process is not None:
+                # The leader may have died after the poll above: reap it now.
+                process.wait(timeout=_KILL_GRACE_S)
             return True
         if time.monotonic() >= deadline:
             return False

@@ -30,11 +30,14 @@ def alias_version(tracking_uri: str, model_name: str, alias: str) -> str | None:
 
     client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
     try:
-        version = client.get_model_version_by_alias(model_name, alias)
+        # The model's alias table, rather than a lookup by alias, tells a missing
+        # alias (None) apart from a registry that cannot be read (an error).
+        model = client.get_registered_model(model_name)
     except MlflowException as exc:
         if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
             return None
         raise RegistryUnavailableError(
             f"cannot read {model_name}@{alias} from {tracking_uri}: {exc.message}"
         ) from exc
-    return str(version.version)
+    version = model.aliases.get(alias)
+    return None if version is None else str(version)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -320,3 +321,17 @@ def test_ui_image_has_no_java() -> None:
 
     assert "openjdk" not in text
     assert 'pip install ".[ui]"' in text
+
+
+def test_images_pin_the_mlflow_version_the_project_runs_with() -> None:
+    pinned = {
+        name: re.findall(
+            r"^ARG MLFLOW_VERSION=(\S+)$",
+            (DEPLOY / f"{name}.Dockerfile").read_text(),
+            flags=re.MULTILINE,
+        )
+        for name in ("mlflow", "scorer", "trainer")
+    }
+
+    # A newer client would migrate a shared store's schema under an older server.
+    assert pinned == {name: [version("mlflow")] for name in pinned}
