@@ -93,7 +93,7 @@ class Supervisor:
     def watch(self, stop: threading.Event) -> None:
         """Return when a stop is requested; raise when a service exits on its own."""
         while not stop.wait(_POLL_S):
-            for name in self.processes:
+            for name in list(self.processes):
                 self._raise_if_exited(name)
 
     def stop(self, name: str) -> None:
