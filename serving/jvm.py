@@ -24,6 +24,7 @@ import secrets
 import shutil
 import socket
 import subprocess
+import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -48,6 +49,10 @@ _STOP_WAIT_S = 5.0
 _EXIT_GRACE_S = 0.5
 _INITIAL_HEAP_MB = 32
 _PORT_ANNOUNCEMENT = "mojoserve port "
+# Payloads from this size on cross as files, see mojoserve.FileExchange.
+FILE_EXCHANGE_BYTES = 256 * 1024
+# Only ever the parent of a private mkdtemp folder (mode 0700).
+_TMPFS = Path("/dev/shm")  # noqa: S108
 _LOOPBACK = "127.0.0.1"
 
 
@@ -142,11 +147,13 @@ class JavaRuntime:
         gateway: Any,
         ping_gateway: Any,
         port: int,
+        exchange_dir: Path,
     ) -> None:
         self._process = process
         self._gateway = gateway
         self._ping_gateway = ping_gateway
         self._port = port
+        self.exchange_dir = exchange_dir
         self._stopped = False
         self._lock = threading.Lock()
 
@@ -202,6 +209,12 @@ class JavaRuntime:
             raise RuntimeUnavailable(
                 f"the JVM (pid {process.pid}) refused py4j: {exc}"
             ) from exc
+        exchange_dir = Path(
+            tempfile.mkdtemp(
+                prefix=f"mojoserve-{process.pid}-",
+                dir=_TMPFS if _TMPFS.is_dir() else None,
+            )
+        )
         logger.info(
             "JVM up: pid %s, port %s, heap %s MiB, jar %s",
             process.pid,
@@ -209,7 +222,7 @@ class JavaRuntime:
             heap_mb,
             genmodel_jar,
         )
-        return cls(process, gateway, ping_gateway, port)
+        return cls(process, gateway, ping_gateway, port, exchange_dir)
 
     @property
     def port(self) -> int:
@@ -253,6 +266,7 @@ class JavaRuntime:
             )
             self._process.kill()
             self._process.wait()
+        shutil.rmtree(self.exchange_dir, ignore_errors=True)
         logger.info(
             "JVM stopped: pid %s, exit code %s", self.pid, self._process.returncode
         )
@@ -268,6 +282,31 @@ class JavaRuntime:
             raise _java_exception(exc) from exc
         except (Py4JNetworkError, Py4JError, OSError) as exc:
             raise self._unavailable() from exc
+
+    def call_with_files(
+        self, payloads: list[bytes], action: Callable[[list[str], str], str]
+    ) -> bytes:
+        """Hand ``payloads`` over as files, run ``action``, read the file it names."""
+        staged: list[Path] = []
+        try:
+            for payload in payloads:
+                handle, name = tempfile.mkstemp(suffix=".bin", dir=self.exchange_dir)
+                staged.append(Path(name))
+                with os.fdopen(handle, "wb") as file:
+                    file.write(payload)
+            paths = [str(path) for path in staged]
+            answer = Path(self.call(lambda: action(paths, str(self.exchange_dir))))
+        except OSError as exc:
+            raise RuntimeUnavailable(
+                f"could not exchange files with the JVM in {self.exchange_dir}: {exc}"
+            ) from exc
+        finally:
+            for path in staged:
+                path.unlink(missing_ok=True)
+        try:
+            return answer.read_bytes()
+        finally:
+            answer.unlink(missing_ok=True)
 
     def _unavailable(self) -> RuntimeUnavailable:
         try:
@@ -324,12 +363,24 @@ class JavaBatchScorer:
 
     def score_columns(self, rows: int, numeric: bytes, levels: bytes) -> bytes:
         """One bridge crossing: packed columns in, packed float64 results out."""
+        if len(numeric) + len(levels) >= FILE_EXCHANGE_BYTES:
+            return self._runtime.call_with_files(
+                [numeric, levels],
+                lambda paths, out: self._target.scoreColumnsFiles(rows, *paths, out),
+            )
         return _bytes(
             self._runtime.call(lambda: self._target.scoreColumns(rows, numeric, levels))
         )
 
     def score_csv(self, csv: bytes, *, write_header: bool, first_line: int) -> bytes:
         """One bridge crossing: CSV bytes in, CSV bytes with predictions out."""
+        if len(csv) >= FILE_EXCHANGE_BYTES:
+            return self._runtime.call_with_files(
+                [csv],
+                lambda paths, out: self._target.scoreCsvFile(
+                    paths[0], write_header, first_line, out
+                ),
+            )
         return _bytes(
             self._runtime.call(
                 lambda: self._target.scoreCsv(csv, write_header, first_line)

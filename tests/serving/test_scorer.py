@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from serving import batch_codec
+from serving import batch_codec, jvm
 from serving.model_schema import (
     GENMODEL_JAR_NAME,
     MOJO_FILE_NAME,
@@ -462,3 +462,79 @@ def test_score_csv_large_document_split_over_workers_equals_small_chunks(
     np.testing.assert_allclose(
         scored[["p_0", "p_1"]].to_numpy(), direct.probabilities, rtol=0, atol=CSV_DIGITS
     )
+
+
+def _big_csv(rows: int) -> bytes:
+    rng = np.random.default_rng(9)
+    frame = pd.DataFrame(
+        {
+            "AGE": rng.integers(40, 80, rows),
+            "RACE": rng.choice(["0", "1", "2", ""], rows),
+            "PSA": rng.uniform(0, 50, rows).round(3),
+            "note": rng.choice(["plain", "with, comma", 'say "hi"'], rows),
+        }
+    )
+    return frame.to_csv(index=False).encode()
+
+
+def test_score_csv_above_file_exchange_size_equals_socket_path(
+    binary: MojoScorer,
+) -> None:
+    document = _big_csv(12_000)
+    assert len(document) >= jvm.FILE_EXCHANGE_BYTES
+
+    through_files = b"".join(binary.iter_score_csv(document, rows_per_chunk=12_000))
+    through_socket = b"".join(binary.iter_score_csv(document, rows_per_chunk=500))
+
+    assert through_files == through_socket
+    assert list(binary.runtime.exchange_dir.iterdir()) == []
+
+
+def test_score_columns_above_file_exchange_size_equals_socket_path(
+    binary: MojoScorer,
+) -> None:
+    rows = 20_000
+    rng = np.random.default_rng(3)
+    columns = {
+        name: rng.uniform(0, 80, rows) for name in ("AGE", "PSA", "VOL", "GLEASON")
+    }
+    assert rows * 8 * len(columns) >= jvm.FILE_EXCHANGE_BYTES
+
+    whole = binary.score_columns(columns, rows)
+    parts = [
+        binary.score_columns({k: v[i : i + 1000] for k, v in columns.items()}, 1000)
+        for i in range(0, rows, 1000)
+    ]
+
+    assert whole.probabilities is not None
+    np.testing.assert_array_equal(
+        whole.probabilities,
+        np.vstack(
+            [part.probabilities for part in parts if part.probabilities is not None]
+        ),
+    )
+    assert list(binary.runtime.exchange_dir.iterdir()) == []
+
+
+def test_score_csv_malformed_above_file_exchange_size_raises_and_cleans_up(
+    binary: MojoScorer,
+) -> None:
+    document = _big_csv(12_000) + b'1,2,"open\n'
+
+    with pytest.raises(CsvFormatError, match="never closed") as caught:
+        list(binary.iter_score_csv(document, rows_per_chunk=20_000))
+
+    assert caught.value.line == 12_002
+    assert list(binary.runtime.exchange_dir.iterdir()) == []
+
+
+def test_scorer_close_removes_exchange_folder(
+    tiny_binary_mojo: Path, class_cache: Path
+) -> None:
+    with MojoScorer.open(
+        tiny_binary_mojo, heap_mb=128, class_cache_dir=class_cache
+    ) as scorer:
+        folder = scorer.runtime.exchange_dir
+        assert folder.is_dir()
+
+    assert not folder.exists()

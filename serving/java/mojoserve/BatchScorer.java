@@ -160,6 +160,18 @@ public final class BatchScorer implements AutoCloseable {
    *     other, {@code rows} values each; null is missing
    */
   public String scoreColumns(int rows, byte[] numeric, byte[] levels) throws Exception {
+    return base64(scoreColumnsBytes(rows, numeric, levels));
+  }
+
+  /** {@link #scoreColumns} for big batches: inputs and result travel as files. */
+  public String scoreColumnsFiles(int rows, String numeric, String levels, String outDir)
+      throws Exception {
+    byte[] results =
+        scoreColumnsBytes(rows, FileExchange.take(numeric), FileExchange.take(levels));
+    return FileExchange.put(results, outDir);
+  }
+
+  private byte[] scoreColumnsBytes(int rows, byte[] numeric, byte[] levels) throws Exception {
     DoubleBuffer numbers =
         ByteBuffer.wrap(numeric).order(ByteOrder.LITTLE_ENDIAN).asDoubleBuffer();
     String[] strings = PackedStrings.decode(levels);
@@ -179,7 +191,7 @@ public final class BatchScorer implements AutoCloseable {
     numbers.get(values);
     ColumnSource source = new ColumnSource(rows, values, strings);
     double[] results = scoreAll(rows, source);
-    return base64(toBytes(results));
+    return toBytes(results);
   }
 
   /**
@@ -190,6 +202,17 @@ public final class BatchScorer implements AutoCloseable {
    * @param firstLine the physical line number of the first byte, for error messages
    */
   public String scoreCsv(byte[] csv, boolean writeHeader, long firstLine) throws Exception {
+    return base64(scoreCsvBytes(csv, writeHeader, firstLine));
+  }
+
+  /** {@link #scoreCsv} for big documents: input and output travel as files. */
+  public String scoreCsvFile(String csv, boolean writeHeader, long firstLine, String outDir)
+      throws Exception {
+    return FileExchange.put(scoreCsvBytes(FileExchange.take(csv), writeHeader, firstLine), outDir);
+  }
+
+  private byte[] scoreCsvBytes(byte[] csv, boolean writeHeader, long firstLine)
+      throws Exception {
     CsvTable table = CsvTable.parse(csv, firstLine);
     int[] columnOfFeature = new int[featureNames.length];
     for (int f = 0; f < featureNames.length; f++) {
@@ -212,7 +235,7 @@ public final class BatchScorer implements AutoCloseable {
           scoreRange(source, from, to, results);
           pieces[part] = writeRows(table, results, from, to);
         });
-    return base64(concat(writeHeader ? headerLine(table) : new byte[0], pieces));
+    return concat(writeHeader ? headerLine(table) : new byte[0], pieces);
   }
 
   private String[] labels() {
