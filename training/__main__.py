@@ -12,7 +12,13 @@ from typing import Any, get_args
 
 from pydantic import ValidationError
 
-from training.config import PromotionPolicy, Settings, SortMetric, TaskChoice
+from training.config import (
+    Algorithm,
+    PromotionPolicy,
+    Settings,
+    SortMetric,
+    TaskChoice,
+)
 from training.errors import TrainingError, UsageError
 from training.job import run_job
 
@@ -62,6 +68,20 @@ def build_parser() -> argparse.ArgumentParser:
     automl.add_argument("--seed", type=int, help=_default("seed"))
     automl.add_argument(
         "--sort-metric", dest="sort_metric", choices=get_args(SortMetric)
+    )
+    automl.add_argument(
+        "--include-algos",
+        dest="include_algos",
+        type=_column_list,
+        metavar="A,B",
+        help=f"only these algorithms, of {', '.join(get_args(Algorithm))}",
+    )
+    automl.add_argument(
+        "--exclude-algos",
+        dest="exclude_algos",
+        type=_column_list,
+        metavar="A,B",
+        help="leave these algorithms out",
     )
     automl.add_argument(
         "--nfolds", type=int, help=f"0 disables cross-validation; {_default('nfolds')}"

@@ -55,6 +55,8 @@ def run_automl(
         seed=settings.seed,
         sort_metric=settings.sort_metric,
         nfolds=settings.nfolds,
+        include_algos=settings.include_algos,
+        exclude_algos=settings.exclude_algos,
         verbosity="warn",
     )
     logger.info(

@@ -9,6 +9,7 @@ import h2o
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+Algorithm = Literal["DRF", "GLM", "XGBoost", "GBM", "DeepLearning", "StackedEnsemble"]
 TaskChoice = Literal["auto", "binary", "multiclass", "regression"]
 PromotionPolicy = Literal["if-better", "always", "never"]
 SortMetric = Literal[
@@ -51,6 +52,10 @@ class Settings(BaseSettings):
     seed: int = 42
     sort_metric: SortMetric = "AUTO"
     nfolds: int = Field(default=5, ge=0)
+    include_algos: list[Algorithm] | None = Field(
+        default=None, description="train only these algorithms; default: all"
+    )
+    exclude_algos: list[Algorithm] | None = None
     holdout_fraction: float = Field(default=0.2, gt=0.0, lt=0.9)
 
     h2o_memory: str = Field(default="2G", pattern=r"^\d+[mMgG]$")

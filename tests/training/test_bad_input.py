@@ -97,6 +97,9 @@ CASES: dict[str, BadCase] = {
     "holdout-fraction-out-of-range": BadCase(
         lambda d: ["--holdout-fraction", "1.5"], 2, "holdout_fraction"
     ),
+    "unknown-algorithm": BadCase(
+        lambda d: ["--include-algos", "GLM,Magic"], 2, "include_algos"
+    ),
     "h2o-cluster-silent": BadCase(
         lambda d: ["--h2o-url", f"http://127.0.0.1:{free_port()}"], 3, "does not answer"
     ),

@@ -171,7 +171,7 @@ def test_single_model_runs_log_variable_importance_csv_and_plot(
 
     files = {item.path for item in client.list_artifacts(model.run_id)}
 
-    assert model.schema.algorithm != "StackedEnsemble"
+    assert model.schema.algorithm == "GLM"
     assert {"variable_importance.csv", "variable_importance.png"} <= files
     variables = {row.variable for row in model.schema.variable_importance}
     assert variables

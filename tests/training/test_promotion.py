@@ -45,6 +45,7 @@ def _train_weak(
         ignore_columns=WEAK_MODEL_IGNORES,
         max_models=1,
         nfolds=0,
+        include_algos=["GLM"],
         h2o_memory="1G",
         **options,
     )
