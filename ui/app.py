@@ -6,6 +6,8 @@ model through the scorer's HTTP API only (``ui.client``).
 
 from __future__ import annotations
 
+import logging
+
 import streamlit as st
 from pydantic import ValidationError
 
@@ -27,16 +29,29 @@ def main() -> None:
         position="top",
     )
     try:
-        client = session.scorer_client()
+        settings = session.settings()
     except ValidationError as exc:
         st.error(
             "The UI settings are invalid: "
             + "; ".join(str(error["msg"]) for error in exc.errors())
         )
         return
-    if render_status_line(client) is None:
+    _configure_logging(settings.log_level)
+    if render_status_line(session.scorer_client()) is None:
         return
     navigation.run()
+
+
+def _configure_logging(level: str) -> None:
+    # Streamlit configures only its own loggers; the ui.* ones get one handler.
+    logger = logging.getLogger("ui")
+    logger.setLevel(level)
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        )
+        logger.addHandler(handler)
 
 
 main()

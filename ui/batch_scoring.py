@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from ui.client import ScorerClient
 from ui.uploads import CsvUpload, csv_chunks
+
+logger = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -41,9 +44,15 @@ def score_upload(
         answer = client.predict_csv(chunk, upload.name)
         scored += _rows_of(answer, keep_header=not scored)
         on_progress(done, len(chunks))
-    return ScoredBatch(
-        file_id=file_id, csv=scored, seconds=time.perf_counter() - started
+    seconds = time.perf_counter() - started
+    logger.info(
+        "Scored %s: %d rows in %d chunks, %.2f s",
+        upload.name,
+        upload.rows,
+        len(chunks),
+        seconds,
     )
+    return ScoredBatch(file_id=file_id, csv=scored, seconds=seconds)
 
 
 def _rows_of(answer: bytes, *, keep_header: bool) -> bytes:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -20,6 +22,7 @@ class Settings(BaseSettings):
     batch_timeout_s: float = Field(default=120.0, gt=0)
     max_upload_mb: float = Field(default=20.0, gt=0)
     batch_chunk_rows: int = Field(default=5000, ge=1)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     api_key: SecretStr | None = Field(
         default=None, description="Sent as a bearer token when the scorer wants one."
     )

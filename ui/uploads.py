@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
+
+logger = logging.getLogger(__name__)
 
 
 class UploadProblem(ValueError):
@@ -35,6 +38,16 @@ def read_upload(
     name: str, data: bytes, *, max_bytes: int, feature_names: Sequence[str]
 ) -> CsvUpload:
     """Check size, encoding, shape and columns; raise UploadProblem naming the fault."""
+    try:
+        return _checked(name, data, max_bytes, feature_names)
+    except UploadProblem as exc:
+        logger.info("Upload refused before scoring: %s", exc)
+        raise
+
+
+def _checked(
+    name: str, data: bytes, max_bytes: int, feature_names: Sequence[str]
+) -> CsvUpload:
     if len(data) > max_bytes:
         raise UploadProblem(
             f"{name} is {_megabytes(len(data))}; the limit is "
