@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LOOPBACK = "127.0.0.1"
@@ -73,3 +73,12 @@ class Settings(BaseSettings):
     def model_cache_dir(self) -> Path:
         """The scorer's model cache."""
         return self.resolved_artifacts_dir / "model-cache"
+
+
+def describe_settings_error(exc: ValidationError) -> str:
+    """One line per bad variable, named as the person set it: ``OPS_UI_PORT: ...``."""
+    lines = []
+    for error in exc.errors():
+        name = "_".join(str(part) for part in error["loc"]).upper()
+        lines.append(f"OPS_{name}: {error['msg']}")
+    return "invalid settings: " + "; ".join(lines)

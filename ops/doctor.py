@@ -15,7 +15,7 @@ from typing import Literal
 
 from pydantic import ValidationError
 
-from ops.config import Settings
+from ops.config import Settings, describe_settings_error
 from ops.health import Probe, probe
 from ops.java import JavaNotFoundError, java_version
 from ops.ports import is_port_free, port_owner
@@ -229,7 +229,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings()
     except ValidationError as exc:
-        print(f"error: invalid OPS_* setting: {exc}", file=sys.stderr)
+        print(f"error: {describe_settings_error(exc)}", file=sys.stderr)
         return 2
     print(
         f"Checking the restaurant on {settings.host} ({settings.resolved_tracking_uri})"

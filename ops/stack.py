@@ -24,7 +24,7 @@ from typing import IO
 
 from pydantic import ValidationError
 
-from ops.config import Settings
+from ops.config import Settings, describe_settings_error
 from ops.ports import is_port_free, port_owner, process_argv
 from ops.processes import (
     PidRecord,
@@ -272,7 +272,11 @@ def _wait_process_gone(pid: int, timeout_s: float) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m ops.stack``."""
     parser = argparse.ArgumentParser(prog="python -m ops.stack", description=__doc__)
-    parser.add_argument("action", choices=["up", "down"])
+    parser.add_argument(
+        "action",
+        choices=["up", "down"],
+        help="up: start and supervise the stack; down: stop what is left",
+    )
     action = parser.parse_args(argv).action
     logging.basicConfig(
         level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
@@ -280,7 +284,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings()
     except ValidationError as exc:
-        print(f"error: invalid OPS_* setting: {exc}", file=sys.stderr)
+        print(f"error: {describe_settings_error(exc)}", file=sys.stderr)
         return 2
     try:
         return up(settings) if action == "up" else down(settings)

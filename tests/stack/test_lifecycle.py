@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -104,3 +106,29 @@ def test_a_service_that_dies_stops_the_stack_with_its_log_tail(
         kill_leftovers(place.pid_records())
         if run.process.poll() is None:
             run.process.kill()
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("OPS_SCORER_PORT", "abc"), ("OPS_UI_PORT", "0"), ("OPS_STARTUP_TIMEOUT_S", "-1")],
+    ids=["not-a-number", "port-zero", "negative-timeout"],
+)
+@pytest.mark.parametrize("module", ["ops.stack", "ops.doctor"])
+def test_a_bad_setting_is_named_and_exits_2(
+    module: str, variable: str, value: str, tmp_path: Path
+) -> None:
+    arguments = ["down"] if module == "ops.stack" else []
+    environment = {**os.environ, "OPS_ARTIFACTS_DIR": str(tmp_path), variable: value}
+
+    result = subprocess.run(
+        [sys.executable, "-m", module, *arguments],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == 2
+    assert f"{variable}:" in result.stderr
+    assert "Traceback" not in result.stderr
