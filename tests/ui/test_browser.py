@@ -21,7 +21,7 @@ from playwright.sync_api import expect, sync_playwright
 
 from tests.fixtures.environment import free_port
 from tests.fixtures.training import TrainedModel
-from tests.ui.conftest import APP_PATH
+from tests.ui.conftest import APP_PATH, SCORER_API_KEY
 
 pytestmark = pytest.mark.browser
 
@@ -56,10 +56,11 @@ def _wait_until_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def _streamlit(scorer_url: str, log_path: Path) -> Iterator[str]:
+def _streamlit(scorer_url: str, log_path: Path, **settings: str) -> Iterator[str]:
     """`streamlit run ui/app.py` on a free loopback port, pointed at ``scorer_url``."""
     port = free_port()
     env = {**os.environ, "UI_SCORER_URL": scorer_url}
+    env.update({f"UI_{name.upper()}": value for name, value in settings.items()})
     command = [
         *(sys.executable, "-m", "streamlit", "run", str(APP_PATH)),
         *("--server.headless", "true", "--browser.gatherUsageStats", "false"),
@@ -184,14 +185,15 @@ def test_browser_model_page_shows_version_and_leaderboard(
 def test_browser_unknown_level_typed_in_gets_the_scorers_warning(
     page: Any,
     trained_models_by_task: dict[str, TrainedModel],
-    start_scorer: Any,
+    regression_scorer: Any,
     tmp_path: Path,
 ) -> None:
     model = trained_models_by_task["regression"]
     feature = next(f for f in model.schema.features if f.kind == "categorical")
-    scorer = start_scorer(model_name=model.model_name)
+    scorer_url = regression_scorer.base_url
+    log_path = tmp_path / "streamlit.log"
 
-    with _streamlit(scorer.base_url, tmp_path / "streamlit.log") as url:
+    with _streamlit(scorer_url, log_path, api_key=SCORER_API_KEY) as url:
         page.goto(url)
         box = page.get_by_label(feature.name, exact=True)
         box.wait_for(timeout=WAIT_MS)

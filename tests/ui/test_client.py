@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from tests.fixtures.training import TrainedModel
+from tests.ui.conftest import SCORER_API_KEY
 from ui.client import ScorerClient, ScorerRejected, ScorerTimeout, ScorerUnreachable
 from ui.config import Settings
 
@@ -117,16 +118,15 @@ def test_settings_bad_scorer_url_is_rejected_with_example(url: str) -> None:
 
 
 def test_scorer_with_api_key_answers_only_a_client_with_ui_api_key(
-    start_scorer: Any,
+    regression_scorer: Any,
 ) -> None:
-    key = "ui-test-api-key-0123456789"
-    scorer = start_scorer(api_key=key)
-    without_key = ScorerClient(Settings(scorer_url=scorer.base_url))
-    with_key = ScorerClient(Settings(scorer_url=scorer.base_url, api_key=key))
+    url = regression_scorer.base_url
+    without_key = ScorerClient(Settings(scorer_url=url))
+    with_key = ScorerClient(Settings(scorer_url=url, api_key=SCORER_API_KEY))
     example = with_key.model_info().example_request
 
     with pytest.raises(ScorerRejected, match="Set UI_API_KEY") as caught:
         without_key.predict(example)
 
     assert caught.value.status_code == 401
-    assert with_key.predict(example).predictions
+    assert with_key.predict(example).predictions[0].value is not None

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from typing import Any
+from pathlib import Path
 
 import pytest
 
-from tests.fixtures.serving import RunningScorer
+from tests.fixtures.environment import free_port
+from tests.fixtures.serving import RunningScorer, registry_settings, scorer_env
+from tests.fixtures.training import TrainedModel
 from tests.ui.conftest import AppFactory
 from tests.ui.elements import texts
 
@@ -51,44 +53,58 @@ def test_invalid_scorer_url_setting_is_explained(ui_app: AppFactory) -> None:
 
 
 def test_page_recovers_when_the_scorer_comes_back(
-    ui_app: AppFactory, start_scorer: Any
+    ui_app: AppFactory,
+    trained_model: TrainedModel,
+    java_classes_dir: Path,
+    tmp_path: Path,
 ) -> None:
-    scorer = start_scorer()
-    app = ui_app(scorer.base_url).run()
-    assert "Scorer ready" in app.markdown[0].value
-
-    scorer.stop()
-    app.run()
+    port = free_port()
+    app = ui_app(f"http://127.0.0.1:{port}").run()
     assert "Scorer unreachable" in app.markdown[0].value
-    assert not app.exception
 
-    restarted = _restart(scorer)
+    scorer = _start_scorer_on(port, trained_model, java_classes_dir, tmp_path)
     try:
         app.button[0].click().run()
-        assert not app.exception
-        assert "Scorer ready" in app.markdown[0].value
-        assert app.number_input
     finally:
-        restarted.stop()
+        scorer.stop()
+
+    assert not app.exception
+    assert "Scorer ready" in app.markdown[0].value
+    assert len(app.number_input) + len(app.selectbox) == len(
+        trained_model.schema.features
+    )
 
 
-def _restart(scorer: RunningScorer) -> RunningScorer:
-    """Start the stopped scorer again on the same port, with the same settings."""
-    log_file = scorer.log_path.open("ab")
+def _start_scorer_on(
+    port: int, model: TrainedModel, java_classes_dir: Path, work_dir: Path
+) -> RunningScorer:
+    """Start a scorer on a port chosen beforehand (the one the UI already uses)."""
+    env = scorer_env(
+        port,
+        **registry_settings(model),
+        cache_dir=work_dir / "cache",
+        java_classes_dir=java_classes_dir,
+    )
+    log_path = work_dir / "scorer.log"
+    log_file = log_path.open("ab")
     process = subprocess.Popen(
         [sys.executable, "-m", "serving"],
-        cwd=scorer.work_dir,
-        env=scorer.env,
+        cwd=work_dir,
+        env=env,
         stdout=log_file,
         stderr=subprocess.STDOUT,
     )
-    restarted = RunningScorer(
-        base_url=scorer.base_url,
+    scorer = RunningScorer(
+        base_url=f"http://127.0.0.1:{port}",
         process=process,
-        env=scorer.env,
-        work_dir=scorer.work_dir,
-        log_path=scorer.log_path,
+        env=env,
+        work_dir=work_dir,
+        log_path=log_path,
         _log_file=log_file,
     )
-    restarted.wait_ready()
-    return restarted
+    try:
+        scorer.wait_ready()
+    except RuntimeError:
+        scorer.stop()
+        raise
+    return scorer

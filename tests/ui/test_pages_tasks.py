@@ -5,27 +5,36 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
-
 from tests.fixtures.training import TrainedModel
-from tests.ui.conftest import AppFactory
+from tests.ui.conftest import SCORER_API_KEY, AppFactory
 from tests.ui.elements import chart_specs
 
 
-@pytest.mark.parametrize("task", ["multiclass", "regression"])
-def test_every_page_works_for_the_task(
-    task: str,
+def test_every_page_works_for_a_multiclass_model(
     trained_models_by_task: dict[str, TrainedModel],
     start_scorer: Any,
     ui_app: AppFactory,
 ) -> None:
-    model = trained_models_by_task[task]
+    model = trained_models_by_task["multiclass"]
     scorer = start_scorer(model_name=model.model_name)
     app = ui_app(scorer.base_url).run()
 
     _check_predict(app, model)
     _check_batch(app, model)
-    _check_model(app, model, task)
+    _check_model(app, model, "multiclass")
+
+
+def test_every_page_works_for_a_regression_model_behind_an_api_key(
+    trained_models_by_task: dict[str, TrainedModel],
+    regression_scorer: Any,
+    ui_app: AppFactory,
+) -> None:
+    model = trained_models_by_task["regression"]
+    app = ui_app(regression_scorer.base_url, api_key=SCORER_API_KEY).run()
+
+    _check_predict(app, model)
+    _check_batch(app, model)
+    _check_model(app, model, "regression")
 
 
 def _check_predict(app: Any, model: TrainedModel) -> None:
