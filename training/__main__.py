@@ -8,7 +8,7 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any, NoReturn, get_args
 
 from pydantic import ValidationError
 
@@ -27,9 +27,16 @@ logger = logging.getLogger("training")
 EXIT_INTERRUPTED = 130
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """Reports a usage mistake in one line instead of the whole usage text."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(UsageError.exit_code, f"error: {message}; see --help.\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line; every option overrides its TRAINING_ variable."""
-    parser = argparse.ArgumentParser(
+    parser = _OneLineParser(
         prog="python -m training",
         description="Train with H2O AutoML, export the best MOJO, log and register "
         "it in MLflow. Without --data it trains the demo table (prostate, CAPSULE).",

@@ -72,37 +72,26 @@ def run_job(settings: Settings, output_dir: Path) -> JobResult:
     spec = inspect_input(settings)
     store = open_store(settings)
     preflight(settings)
+
     with (
         watch_interrupts() as watch,
         mlflow.start_run(experiment_id=store.experiment_id) as run,
     ):
-        run_id = run.info.run_id
         _log_inputs(settings, spec)
         trained = _train(settings, spec, output_dir, watch)
-        _log_outputs(trained, output_dir)
-        decision = decide_promotion(
-            settings, store, trained.schema, trained.holdout, trained.parity.prediction
-        )
-        _log_decision(decision)
-        example = trained.holdout.to_pandas(trained.schema).head(_INPUT_EXAMPLE_ROWS)
-        model_uri = log_pyfunc_model(
-            trained.exported.model_dir,
-            trained.schema,
-            example.drop(columns=[trained.schema.target]),
-        )
-        watch.check()
-        version, aliases = _register(
-            settings=settings,
-            store=store,
-            trained=trained,
-            model_uri=model_uri,
-            run_id=run_id,
-            decision=decision,
+        decision, version, aliases = _publish(
+            settings,
+            store,
+            trained,
+            run_id=run.info.run_id,
+            output_dir=output_dir,
+            watch=watch,
         )
         seconds = time.monotonic() - started
         mlflow.log_metric("job_seconds", seconds)
+
     return JobResult(
-        run_id=run_id,
+        run_id=run.info.run_id,
         model_name=settings.model_name,
         version=version,
         aliases=aliases,
@@ -113,6 +102,39 @@ def run_job(settings: Settings, output_dir: Path) -> JobResult:
         leaderboard=trained.automl.leaderboard,
         seconds=seconds,
     )
+
+
+def _publish(
+    settings: Settings,
+    store: Store,
+    trained: _Trained,
+    *,
+    run_id: str,
+    output_dir: Path,
+    watch: InterruptWatch,
+) -> tuple[PromotionDecision, str, list[str]]:
+    """Log the run's files, decide promotion, log the pyfunc model, register it."""
+    _log_outputs(trained, output_dir)
+    decision = decide_promotion(
+        settings, store, trained.schema, trained.holdout, trained.parity.prediction
+    )
+    _log_decision(decision)
+    example = trained.holdout.to_pandas(trained.schema).head(_INPUT_EXAMPLE_ROWS)
+    model_uri = log_pyfunc_model(
+        trained.exported.model_dir,
+        trained.schema,
+        example.drop(columns=[trained.schema.target]),
+    )
+    watch.check()
+    version, aliases = _register(
+        settings=settings,
+        store=store,
+        trained=trained,
+        model_uri=model_uri,
+        run_id=run_id,
+        decision=decision,
+    )
+    return decision, version, aliases
 
 
 def _train(

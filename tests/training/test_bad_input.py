@@ -160,6 +160,26 @@ def test_bad_input_exits_with_one_line_and_touches_nothing(
     _assert_one_line_error(code, capsys.readouterr().err, case)
 
 
+@pytest.mark.parametrize(
+    ("arguments", "words"),
+    [
+        (["--task", "sideways"], "argument --task: invalid choice: 'sideways'"),
+        (["--h2o-port", "many"], "argument --h2o-port: invalid int value: 'many'"),
+        (["--no-such-option"], "unrecognized arguments: --no-such-option"),
+    ],
+    ids=["unknown-task", "port-not-a-number", "unknown-option"],
+)
+def test_command_line_mistakes_exit_2_with_one_line(
+    arguments: list[str], words: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(arguments)
+
+    _assert_one_line_error(
+        int(str(exit_info.value.code)), capsys.readouterr().err, BadCase(list, 2, words)
+    )
+
+
 def _fake_java(folder: Path, version_line: str) -> Path:
     folder.mkdir()
     java = folder / "java"
