@@ -12,6 +12,7 @@ import streamlit as st
 from pydantic import ValidationError
 
 from ui import session
+from ui.config import describe_settings_error
 from ui.status import render_status_line
 
 
@@ -32,8 +33,9 @@ def main() -> None:
         settings = session.settings()
     except ValidationError as exc:
         st.error(
-            "The UI settings are invalid: "
-            + "; ".join(str(error["msg"]) for error in exc.errors())
+            f"The UI settings are invalid; fix these variables and restart the "
+            f"UI:\n\n{describe_settings_error(exc)}",
+            icon=":material/settings:",
         )
         return
     _configure_logging(settings.log_level)

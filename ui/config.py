@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 TROUBLESHOOTING_HINT = "See the Troubleshooting section of README.md."
@@ -40,3 +40,13 @@ class Settings(BaseSettings):
     @property
     def max_upload_bytes(self) -> int:
         return int(self.max_upload_mb * 1024 * 1024)
+
+
+def describe_settings_error(exc: ValidationError) -> str:
+    """One line per bad ``UI_*`` variable: its name, the problem and the value."""
+    lines = []
+    for error in exc.errors():
+        variable = "UI_" + "_".join(str(part) for part in error["loc"]).upper()
+        message = str(error["msg"]).removeprefix("Value error, ")
+        lines.append(f"{variable}: {message} (got {error.get('input')!r})")
+    return "\n".join(lines)

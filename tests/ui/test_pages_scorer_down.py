@@ -45,11 +45,24 @@ def test_page_with_hung_scorer_says_it_did_not_answer_in_time(
     assert "did not answer the readiness check within 0.3 s" in texts(app.error)
 
 
-def test_invalid_scorer_url_setting_is_explained(ui_app: AppFactory) -> None:
-    app = ui_app("localhost:8000").run()
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        ({"scorer_url": "localhost:8000"}, "UI_SCORER_URL: UI_SCORER_URL must start"),
+        ({"max_upload_mb": "lots"}, "UI_MAX_UPLOAD_MB: Input should be a valid number"),
+        ({"request_timeout_s": "-1"}, "UI_REQUEST_TIMEOUT_S: Input should be greater"),
+    ],
+    ids=["url-without-scheme", "size-not-a-number", "negative-timeout"],
+)
+def test_invalid_setting_is_named_with_its_value(
+    ui_app: AppFactory, settings: dict[str, str], expected: str
+) -> None:
+    url = settings.pop("scorer_url", "http://127.0.0.1:9")
+    app = ui_app(url, **settings).run()
 
     assert not app.exception
-    assert "UI_SCORER_URL must start with http:// or https://" in texts(app.error)
+    assert expected in texts(app.error)
+    assert "(got " in texts(app.error)
 
 
 def test_page_recovers_when_the_scorer_comes_back(
