@@ -43,6 +43,13 @@ class Settings(BaseSettings):
         "(default: the runtime's artifacts/java-classes).",
     )
     poll_interval_s: float = Field(default=30.0, gt=0)
+    registry_timeout_s: int = Field(
+        default=10,
+        ge=1,
+        description="Timeout of one HTTP call to an MLflow server (MLflow's own "
+        "default is 120 s with 7 retries).",
+    )
+    registry_retries: int = Field(default=2, ge=0)
     jvm_heap_mb: int = Field(default=256, ge=64)
     max_rows: int = Field(default=100_000, ge=1)
     max_body_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)

@@ -175,6 +175,7 @@ class ModelManager:
         self._current: ModelGeneration | None = None
         self._restarting = False
         self._swap_lock = threading.Lock()
+        self._reload_lock = threading.Lock()
         self._stop = threading.Event()
         self._wake_watchdog = threading.Event()
         self._wake_poller = threading.Event()
@@ -304,13 +305,15 @@ class ModelManager:
             logger.error("the cached model in %s failed too: %s", folder, exc)
 
     def _check_registry(self, *, retry_failed: bool) -> tuple[ReloadOutcome, str]:
-        """Resolve the alias; load its version if it is new. Serialised by a lock.
+        """Resolve the alias; load its version if it is new.
 
-        Raises RegistryUnavailableError when the registry does not answer: the
-        caller retries later, and the version is not marked as failed.
+        Reloads are serialised by their own lock, so a registry that hangs never
+        holds up a JVM restart, which only needs the swap lock. Raises
+        RegistryUnavailableError when the registry does not answer: the caller
+        retries later, and the version is not marked as failed.
         """
         assert self._registry is not None
-        with self._swap_lock:
+        with self._reload_lock:
             ref = self._registry.resolve()
             current = self._current
             if (
@@ -340,7 +343,8 @@ class ModelManager:
             self._failed_versions.discard(ref.version)
             self.last_reload_error = None
             self._metrics.reloads.labels("ok").inc()
-            self._swap(generation)
+            with self._swap_lock:
+                self._swap(generation)
         try:
             self._registry.remember_good(ref)
         except ModelCacheError as exc:
