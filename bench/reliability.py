@@ -36,7 +36,7 @@ from bench import (
     reliability_security,
 )
 from bench.reliability_registry import ModelSource, PrivateRegistry, local_copy
-from bench.reliability_scorer import ScorerLauncher, ScorerProcess
+from bench.reliability_scorer import ScorerLauncher, ScorerProcess, java_children
 from bench.servers import free_port
 
 logger = logging.getLogger("bench.reliability")
@@ -49,6 +49,7 @@ class Budget:
     """How long and how much each check runs."""
 
     fuzz_examples: int
+    fuzz_max_s: float
     slow_client_s: float
     load_warmup_s: float
     load_s: float
@@ -58,6 +59,7 @@ class Budget:
 
 FULL = Budget(
     fuzz_examples=300,
+    fuzz_max_s=1800,
     slow_client_s=20,
     load_warmup_s=30,
     load_s=180,
@@ -65,7 +67,8 @@ FULL = Budget(
     outage_s=10,
 )
 QUICK = Budget(
-    fuzz_examples=40,
+    fuzz_examples=25,
+    fuzz_max_s=300,
     slow_client_s=5,
     load_warmup_s=10,
     load_s=30,
@@ -100,11 +103,14 @@ def train_tiny_model(store: Path) -> tuple[ModelSource, dict[str, object]]:
     store.mkdir(parents=True, exist_ok=True)
     log = store / "training.log"
     open_during = False
+    h2o_listening: list[str] = []
     started = time.monotonic()
     with log.open("wb") as output:
         process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
         while process.poll() is None and time.monotonic() - started < 900:
-            open_during = open_during or not reliability_security.h2o_port_closed(port)
+            if not reliability_security.h2o_port_closed(port):
+                open_during = True
+                h2o_listening = h2o_listening or _listening_on(process.pid, port)
             time.sleep(0.5)
         if process.poll() is None:
             process.kill()
@@ -116,10 +122,27 @@ def train_tiny_model(store: Path) -> tuple[ModelSource, dict[str, object]]:
     return source, {
         "h2o_port": port,
         "open_on_loopback_while_training": open_during,
+        "h2o_jvm_listening": h2o_listening,
         "closed_after_training_within_s": closed_after_s,
         "training_s": round(time.monotonic() - started, 1),
-        "passed": open_during and closed_after_s is not None,
+        "passed": open_during
+        and closed_after_s is not None
+        and bool(h2o_listening)
+        and all(address.startswith("127.0.0.1:") for address in h2o_listening),
     }
+
+
+def _listening_on(parent: int, port: int) -> list[str]:
+    """Every listening address of the JVM below ``parent`` that owns ``port``."""
+    for pid in java_children(parent):
+        try:
+            found = reliability_security.listening_sockets(pid)
+        except OSError:
+            # The JVM is still starting or already gone: try at the next sample.
+            continue
+        if port in {p for _, p in found}:
+            return [f"{host}:{p}" for host, p in found]
+    return []
 
 
 def resolve_model(
@@ -186,6 +209,7 @@ class Runner:
                 max_examples=budget.fuzz_examples,
                 admin_token=admin,
                 report_dir=folder / "schemathesis",
+                max_seconds=budget.fuzz_max_s,
             ),
         )
         self.section(

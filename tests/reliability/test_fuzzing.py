@@ -8,7 +8,7 @@ from bench.reliability_fuzz import fuzz
 from tests.fixtures.serving import ADMIN_TOKEN, RunningScorer
 from tests.reliability.conftest import explain
 
-CI_EXAMPLES_PER_OPERATION = 40
+CI_EXAMPLES_PER_OPERATION = 30
 
 
 def test_fuzzing_every_operation_finds_no_5xx_and_no_schema_violation(
