@@ -35,10 +35,11 @@ from serving.errors import (
     ServingError,
     install_error_handlers,
 )
+from serving.generation import ModelGeneration
 from serving.logs import model_version_var
 from serving.metrics import CONTENT_TYPE, ServingMetrics
 from serving.middleware import BodyLimitMiddleware, RequestContextMiddleware
-from serving.model_manager import ModelGeneration, ModelManager
+from serving.model_manager import ModelManager
 from serving.runtime_errors import RuntimeUnavailable
 from serving.schemas import (
     INVOCATIONS_REQUEST_SCHEMA,

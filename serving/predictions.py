@@ -21,8 +21,8 @@ from serving.errors import (
     MalformedBodyError,
     PayloadTooLargeError,
 )
+from serving.generation import ModelGeneration
 from serving.metrics import ServingMetrics
-from serving.model_manager import ModelGeneration
 from serving.runtime_errors import CsvFormatError
 from serving.scorer import BatchPrediction
 from serving.validation import Batch, parse_json
