@@ -177,6 +177,11 @@ def cases(example: dict[str, object]) -> list[HostileCase]:
             frozenset({400, 422}),
         ),
         HostileCase(
+            "mlflow split that is null",
+            _post("/invocations", b'{"dataframe_split": null}'),
+            frozenset({400, 422}),
+        ),
+        HostileCase(
             "csv with a header and no rows",
             _post("/predict/csv", f"{header}\n".encode(), "text/csv"),
             frozenset({422}),
