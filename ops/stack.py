@@ -56,7 +56,7 @@ def up(settings: Settings) -> int:
     services = local_services(settings)
     stop = _stop_on_signals()
     state_dir = settings.state_dir
-    _refuse_second_stack(state_dir)
+    _refuse_second_stack(state_dir, services)
     _require_free_ports(
         [(service.name, service.port) for service in services], settings
     )
@@ -140,12 +140,23 @@ def _stop_on_signals() -> threading.Event:
     return stop
 
 
-def _refuse_second_stack(state_dir: Path) -> None:
+def _refuse_second_stack(state_dir: Path, services: Sequence[Service]) -> None:
     record = PidRecord.read(pid_file(state_dir, SUPERVISOR))
     if record is not None and _supervisor_alive(record):
         raise StackError(
             f"a stack is already running (supervisor pid {record.pid}); "
             "stop it with `make down` first"
+        )
+    # Starting again would overwrite the pid files `make down` needs.
+    leftovers = []
+    for service in services:
+        left = PidRecord.read(pid_file(state_dir, service.name))
+        if left is not None and left.is_running():
+            leftovers.append(f"{service.name} (process group {left.pid})")
+    if leftovers:
+        raise StackError(
+            f"a previous stack left {', '.join(leftovers)} running; "
+            "stop them with `make down` first"
         )
 
 

@@ -40,6 +40,10 @@ def test_down_stops_the_services_a_killed_supervisor_left_behind(
         run.process.kill()
         run.process.wait(timeout=10)
         assert all(groups_alive(records).values())
+        refused = run_ops(place, "ops.stack", "up")
+        assert refused.returncode == 1
+        assert "a previous stack left" in refused.stderr
+        assert "scorer (process group" in refused.stderr
 
         result = run_ops(place, "ops.stack", "down")
 
