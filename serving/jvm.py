@@ -50,7 +50,7 @@ _EXIT_GRACE_S = 0.5
 _INITIAL_HEAP_MB = 32
 _PORT_ANNOUNCEMENT = "mojoserve port "
 # Payloads from this size on cross as files, see mojoserve.FileExchange.
-FILE_EXCHANGE_BYTES = 256 * 1024
+FILE_EXCHANGE_BYTES = 64 * 1024
 # Only ever the parent of a private mkdtemp folder (mode 0700).
 _TMPFS = Path("/dev/shm")  # noqa: S108
 _LOOPBACK = "127.0.0.1"

@@ -538,3 +538,17 @@ def test_scorer_close_removes_exchange_folder(
         assert folder.is_dir()
 
     assert not folder.exists()
+
+
+def test_score_csv_faults_in_two_parallel_parts_report_the_first_line(
+    binary: MojoScorer,
+) -> None:
+    lines = _big_csv(12_000).split(b"\n")
+    lines[99] += b",extra"
+    lines[11_000] += b",extra"
+    document = b"\n".join(lines)
+
+    with pytest.raises(CsvFormatError, match="expected 4 fields") as caught:
+        list(binary.iter_score_csv(document, rows_per_chunk=20_000))
+
+    assert caught.value.line == 100

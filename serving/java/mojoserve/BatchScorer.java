@@ -41,6 +41,8 @@ import java.util.concurrent.Future;
 public final class BatchScorer implements AutoCloseable {
   /** Below this many rows per worker, extra threads cost more than they save. */
   private static final int MIN_ROWS_PER_WORKER = 2000;
+  /** The same for CSV text, where rows are not counted before they are read. */
+  private static final int MIN_CHARS_PER_WORKER = 64 * 1024;
 
   private static final int PROBABILITY_DECIMALS = 17;
   private static final long PROBABILITY_SCALE = 100_000_000_000_000_000L;
@@ -213,70 +215,101 @@ public final class BatchScorer implements AutoCloseable {
 
   private byte[] scoreCsvBytes(byte[] csv, boolean writeHeader, long firstLine)
       throws Exception {
-    CsvTable table = CsvTable.parse(csv, firstLine);
+    char[] text = CsvReader.decode(csv, firstLine);
+    CsvReader headerReader = new CsvReader(text, 0, text.length, firstLine);
+    String[] header = headerReader.readHeader();
+    boolean[] wanted = new boolean[header.length];
     int[] columnOfFeature = new int[featureNames.length];
     for (int f = 0; f < featureNames.length; f++) {
       columnOfFeature[f] = -1;
-      for (int c = 0; c < table.header.length; c++) {
-        if (table.header[c].equals(featureNames[f])) {
+      for (int c = 0; c < header.length; c++) {
+        if (header[c].equals(featureNames[f])) {
           columnOfFeature[f] = c;
+          wanted[c] = true;
         }
       }
     }
-    int rows = table.rows.size();
-    CsvSource source = new CsvSource(table.rows, columnOfFeature);
-    double[] results = new double[rows * width];
-    byte[][] pieces = new byte[partsFor(rows)][];
-    // Each part scores its rows, then writes them: formatting numbers costs as much as
-    // scoring a small model, so it is split too.
-    inParts(
-        rows,
-        (part, from, to) -> {
-          scoreRange(source, from, to, results);
-          pieces[part] = writeRows(table, results, from, to);
+    byte[] head = writeHeader ? headerLine(text, headerReader) : new byte[0];
+
+    // Each part parses, scores and writes its own records: the document never exists as
+    // a table of strings, and formatting numbers (as costly as scoring a small model) is
+    // split too.
+    int bodyStart = headerReader.position();
+    int parts =
+        Math.min(workers, Math.max(1, (text.length - bodyStart) / MIN_CHARS_PER_WORKER));
+    long[] starts = CsvReader.split(text, bodyStart, text.length, headerReader.line(), parts);
+    int ranges = starts.length / 2;
+    byte[][] pieces = new byte[ranges][];
+    runParts(
+        ranges,
+        part -> {
+          int from = (int) starts[2 * part];
+          int to = part + 1 < ranges ? (int) starts[2 * part + 2] : text.length;
+          CsvReader reader = new CsvReader(text, from, to, starts[2 * part + 1]);
+          pieces[part] = scoreCsvRange(text, reader, wanted, columnOfFeature);
         });
-    return concat(writeHeader ? headerLine(table) : new byte[0], pieces);
+    return concat(head, pieces);
+  }
+
+  private byte[] scoreCsvRange(
+      char[] text, CsvReader reader, boolean[] wanted, int[] columnOfFeature)
+      throws PredictException {
+    EasyPredictModelWrapper wrapper = this.wrapper.get();
+    String[] labels = labels();
+    String[] values = new String[wanted.length];
+    RowData row = new RowData();
+    double[] result = new double[width];
+    StringBuilder out = new StringBuilder(1024);
+    while (reader.next(wanted, values)) {
+      row.clear();
+      for (int f = 0; f < featureNames.length; f++) {
+        int column = columnOfFeature[f];
+        if (column >= 0 && values[column] != null) {
+          row.put(featureNames[f], values[column]);
+        }
+      }
+      try {
+        store(wrapper.predict(row), result, 0);
+      } catch (PredictException exc) {
+        throw new PredictException("line " + reader.recordLine + ": " + exc.getMessage());
+      }
+      out.append(text, reader.recordStart, reader.recordEnd - reader.recordStart).append(',');
+      appendPrediction(out, result, 0, labels);
+      out.append('\n');
+    }
+    return out.toString().getBytes(StandardCharsets.UTF_8);
   }
 
   private String[] labels() {
     return task.equals("regression") ? null : model.getDomainValues(model.getResponseIdx());
   }
 
-  private byte[] headerLine(CsvTable table) {
+  private byte[] headerLine(char[] text, CsvReader headerReader) {
     StringBuilder out = new StringBuilder();
-    out.append(table.text, table.start(-1), table.end(-1) - table.start(-1));
-    out.append(",predict");
+    int start = headerReader.recordStart;
+    out.append(text, start, headerReader.recordEnd - start).append(",predict");
     String[] labels = labels();
     if (labels != null) {
       for (String label : labels) {
         out.append(',');
-        CsvTable.appendField(out, "p_" + label);
+        CsvReader.appendField(out, "p_" + label);
       }
     }
     out.append('\n');
     return out.toString().getBytes(StandardCharsets.UTF_8);
   }
 
-  /** The input records as they came, each followed by its prediction columns. */
-  private byte[] writeRows(CsvTable table, double[] results, int from, int to) {
-    String[] labels = labels();
-    StringBuilder out = new StringBuilder(Math.max(16, 80 * (to - from)));
-    for (int r = from; r < to; r++) {
-      out.append(table.text, table.start(r), table.end(r) - table.start(r));
-      out.append(',');
-      int base = r * width;
-      if (labels == null) {
-        out.append(results[base]);
-      } else {
-        CsvTable.appendField(out, labels[(int) results[base]]);
-        for (int k = 1; k < width; k++) {
-          out.append(',');
-          appendProbability(out, results[base + k]);
-        }
-      }
-      out.append('\n');
+  /** The prediction columns of one result row: label and probabilities, or the value. */
+  private void appendPrediction(StringBuilder out, double[] results, int base, String[] labels) {
+    if (labels == null) {
+      out.append(results[base]);
+      return;
     }
-    return out.toString().getBytes(StandardCharsets.UTF_8);
+    CsvReader.appendField(out, labels[(int) results[base]]);
+    for (int k = 1; k < width; k++) {
+      out.append(',');
+      appendProbability(out, results[base + k]);
+    }
   }
 
   /**
@@ -351,27 +384,6 @@ public final class BatchScorer implements AutoCloseable {
     }
   }
 
-  private final class CsvSource implements RowSource {
-    private final List<String[]> rows;
-    private final int[] columnOfFeature;
-
-    CsvSource(List<String[]> rows, int[] columnOfFeature) {
-      this.rows = rows;
-      this.columnOfFeature = columnOfFeature;
-    }
-
-    @Override
-    public void fill(int row, RowData target) {
-      String[] fields = rows.get(row);
-      for (int f = 0; f < featureNames.length; f++) {
-        int column = columnOfFeature[f];
-        if (column >= 0 && fields[column] != null) {
-          target.put(featureNames[f], fields[column]);
-        }
-      }
-    }
-  }
-
   private double[] scoreAll(int rows, RowSource source) throws Exception {
     double[] results = new double[rows * width];
     inParts(rows, (part, from, to) -> scoreRange(source, from, to, results));
@@ -387,30 +399,49 @@ public final class BatchScorer implements AutoCloseable {
     return Math.min(workers, Math.max(1, rows / MIN_ROWS_PER_WORKER));
   }
 
-  /** Split rows into contiguous parts: the pool takes all but the first, which runs here. */
+  /** Split rows into contiguous ranges, one per part. */
   private void inParts(int rows, RangeTask task) throws Exception {
     int parts = partsFor(rows);
     int step = (rows + parts - 1) / parts;
+    runParts(parts, part -> task.run(part, part * step, Math.min(rows, (part + 1) * step)));
+  }
+
+  /** One piece of a batch. */
+  private interface PartTask {
+    void run(int part) throws Exception;
+  }
+
+  /** Run parts 1.. on the pool and part 0 here; rethrow the first failure in part order. */
+  private void runParts(int parts, PartTask task) throws Exception {
     List<Future<?>> others = new ArrayList<>();
     for (int part = 1; part < parts; part++) {
       int index = part;
-      int from = part * step;
-      int to = Math.min(rows, from + step);
       others.add(
           pool.submit(
               () -> {
-                task.run(index, from, to);
+                task.run(index);
                 return null;
               }));
     }
-    task.run(0, 0, Math.min(rows, step));
+    Exception first = null;
+    try {
+      task.run(0);
+    } catch (Exception exc) {
+      first = exc;
+    }
+    // Wait for every part, so no worker still writes once this returns.
     for (Future<?> part : others) {
       try {
         part.get();
       } catch (ExecutionException exc) {
-        Throwable cause = exc.getCause();
-        throw cause instanceof Exception ? (Exception) cause : exc;
+        if (first == null) {
+          Throwable cause = exc.getCause();
+          first = cause instanceof Exception ? (Exception) cause : exc;
+        }
       }
+    }
+    if (first != null) {
+      throw first;
     }
   }
 

@@ -9,6 +9,7 @@ import java.lang.management.ThreadMXBean;
 import java.nio.file.Files;
 import java.nio.file.Paths;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -23,7 +24,9 @@ public final class LoopTiming {
 
   public static void main(String[] args) throws Exception {
     GenModel model = MojoModel.load(args[0]);
-    CsvTable table = CsvTable.parse(Files.readAllBytes(Paths.get(args[1])), 1);
+    char[] text = CsvReader.decode(Files.readAllBytes(Paths.get(args[1])), 1);
+    CsvReader reader = new CsvReader(text, 0, text.length, 1);
+    String[] header = reader.readHeader();
     int repeats = args.length > 2 ? Integer.parseInt(args[2]) : 5;
     EasyPredictModelWrapper wrapper =
         new EasyPredictModelWrapper(
@@ -32,12 +35,15 @@ public final class LoopTiming {
                 .setConvertUnknownCategoricalLevelsToNa(true)
                 .setConvertInvalidNumbersToNa(true));
 
-    List<RowData> rows = new ArrayList<>(table.rows.size());
-    for (String[] fields : table.rows) {
+    List<RowData> rows = new ArrayList<>();
+    boolean[] all = new boolean[header.length];
+    Arrays.fill(all, true);
+    String[] fields = new String[header.length];
+    while (reader.next(all, fields)) {
       RowData row = new RowData();
       for (int c = 0; c < fields.length; c++) {
         if (fields[c] != null) {
-          row.put(table.header[c], fields[c]);
+          row.put(header[c], fields[c]);
         }
       }
       rows.add(row);
