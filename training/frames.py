@@ -17,6 +17,9 @@ from training.errors import UsageError
 logger = logging.getLogger(__name__)
 
 Cell = str | None
+# Read as missing in every column, as pandas does; H2O alone keeps "NA" as a
+# category level in text columns.
+MISSING_MARKERS = ("", "NA", "N/A", "NaN", "nan", "NULL", "null")
 
 
 @dataclass(frozen=True)
@@ -74,7 +77,7 @@ class TrainingFrames:
 
 def load_frames(spec: InputSpec, holdout_fraction: float, seed: int) -> TrainingFrames:
     """Upload the file to H2O, type the target for the task and split off a holdout."""
-    frame = h2o.upload_file(str(spec.path))
+    frame = h2o.upload_file(str(spec.path), na_strings=list(MISSING_MARKERS))
     target = frame[spec.target]
     if spec.task == "regression":
         if target.isfactor()[0] or target.isstring()[0]:
