@@ -6,6 +6,7 @@ from mlflow.tracking import MlflowClient
 
 from serving.model_schema import Task
 from tests.fixtures.training import TrainedModel
+from training.cluster import check_cluster_answers
 
 
 def test_trained_model_holds_production_alias(trained_model: TrainedModel) -> None:
@@ -34,3 +35,9 @@ def test_models_by_task_each_have_their_own_name_and_task(
         assert model.schema.task == task
         alias = client.get_model_version_by_alias(model.model_name, "production")
         assert str(alias.version) == model.version
+
+
+def test_joined_cluster_keeps_running_after_the_job(
+    trained_model: TrainedModel, h2o_cluster_url: str
+) -> None:
+    check_cluster_answers(h2o_cluster_url)
