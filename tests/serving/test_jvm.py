@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -231,3 +233,48 @@ def test_runtime_start_with_impossible_heap_raises_jvm_error(
         JavaRuntime.start(
             tiny_binary_mojo / GENMODEL_JAR_NAME, heap_mb=1, class_cache_dir=class_cache
         )
+
+
+def test_runtime_jvm_exits_when_its_python_parent_is_killed(
+    tiny_binary_mojo: Path, class_cache: Path
+) -> None:
+    script = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from serving.jvm import JavaRuntime\n"
+        "runtime = JavaRuntime.start(Path(sys.argv[1]), heap_mb=64,"
+        " class_cache_dir=Path(sys.argv[2]))\n"
+        "print(runtime.pid, flush=True)\n"
+        "time.sleep(120)\n"
+    )
+    parent = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            script,
+            str(tiny_binary_mojo / GENMODEL_JAR_NAME),
+            str(class_cache),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).parents[2],
+    )
+    assert parent.stdout is not None
+    jvm_pid = int(parent.stdout.readline())
+
+    parent.kill()
+    parent.wait()
+
+    deadline = time.monotonic() + 10.0
+    while _is_running(jvm_pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _is_running(jvm_pid)
+
+
+def _is_running(pid: int) -> bool:
+    """True unless the process is gone or a zombie waiting for its reaper."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "State:\tZ" not in status
