@@ -161,7 +161,14 @@ def resolve_model(
 class Runner:
     """Runs the sections, each with fresh scorers, and keeps their results."""
 
-    def __init__(self, source: ModelSource, root: Path, budget: Budget) -> None:
+    def __init__(
+        self,
+        source: ModelSource,
+        root: Path,
+        budget: Budget,
+        only: set[str] | None = None,
+    ) -> None:
+        self.only = only
         self.source = source
         self.root = root
         self.budget = budget
@@ -172,6 +179,8 @@ class Runner:
         self, name: str, check: Callable[[ScorerLauncher, Path], object]
     ) -> None:
         """Run one check with its own launcher and folder; record its result."""
+        if self.only is not None and name not in self.only:
+            return
         folder = self.root / name
         launcher = ScorerLauncher(folder, self.classes)
         began = time.monotonic()
@@ -319,6 +328,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--output", type=Path, default=RESULTS)
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
+    parser.add_argument(
+        "--only",
+        help="comma-separated checks to rerun; their results replace those in --output",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -336,12 +349,16 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print("training a tiny model (prostate, 2 models, 15 s budget)...", flush=True)
         source, training = train_tiny_model(work / "store")
-    runner = Runner(source, work, budget)
-    if training is not None:
+    only = set(args.only.split(",")) if args.only else None
+    runner = Runner(source, work, budget, only)
+    if training is not None and only is None:
         runner.results["security_h2o_only_while_training"] = training
     runner.run_all()
 
     results = runner.results
+    if only is not None and args.output.is_file():
+        previous = json.loads(args.output.read_text())["checks"]
+        results = {**previous, **results}
     failed = [
         name
         for name, result in results.items()
