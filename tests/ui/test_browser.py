@@ -113,6 +113,8 @@ def page(browser: Any) -> Iterator[Any]:
 
 def _screenshot(page: Any, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    # Under load Streamlit shows grey placeholders until each element arrives.
+    expect(page.get_by_test_id("stSkeleton")).to_have_count(0, timeout=WAIT_MS)
     page.wait_for_timeout(800)  # let the charts finish drawing
     page.screenshot(path=str(SCREENSHOTS / name))
 
@@ -179,6 +181,9 @@ def test_browser_model_page_shows_version_and_leaderboard(
     expect(heading).to_have_count(1, timeout=WAIT_MS)
     importance = page.get_by_role("heading", name="Variable importance")
     expect(importance).to_be_visible(timeout=WAIT_MS)
+    version = page.get_by_test_id("stMetricValue").first
+    expect(version).to_have_text(trained_model.version, timeout=WAIT_MS)
+    expect(page.get_by_test_id("stDataFrame")).to_have_count(2, timeout=WAIT_MS)
     _screenshot(page, "ui-model.png")
 
 
