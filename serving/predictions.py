@@ -84,7 +84,7 @@ def predict_invocations(
 
 def predict_csv(generation: ModelGeneration, data: bytes, max_rows: int) -> Scored:
     """``POST /predict/csv``: the CSV back with prediction columns, scored in chunks."""
-    _check_csv_header(data)
+    _check_csv_header(data, generation.validator.max_fields)
     rows = count_csv_records(data) - 1
     if rows < 1:
         raise InvalidInputError(
@@ -216,8 +216,8 @@ def _invocation_batch(
             f"The body holds {', '.join(present)}; send exactly one of them.",
             [ErrorDetail(problem="several keys", expected="exactly one key")],
         )
-    split = payload.get("dataframe_split")
-    if split is not None:
+    if "dataframe_split" in payload:
+        split = payload["dataframe_split"]
         if not isinstance(split, dict) or not isinstance(split.get("data"), list):
             raise InvalidInputError(
                 "dataframe_split must be an object with 'columns' and 'data' lists.",
@@ -273,8 +273,8 @@ def _csv_rows(body: bytes) -> tuple[list[str], list[list[str | None]]]:
     return header, rows
 
 
-def _check_csv_header(data: bytes) -> None:
-    """Refuse an empty document or a header with repeated names before scoring."""
+def _check_csv_header(data: bytes, max_fields: int) -> None:
+    """Refuse an empty, too wide or repeating header before scoring."""
     first_line = data.split(b"\n", 1)[0]
     if not first_line.strip():
         raise MalformedBodyError(
@@ -292,6 +292,12 @@ def _check_csv_header(data: bytes) -> None:
                 )
             ],
         ) from exc
+    if len(header) > max_fields:
+        raise PayloadTooLargeError(
+            f"The CSV header holds {len(header)} columns; a row may hold at most "
+            f"{max_fields}. Send only the model's features.",
+            [ErrorDetail(problem=f"{len(header)} columns", line=1)],
+        )
     seen: set[str] = set()
     for name in header:
         if name in seen:

@@ -17,7 +17,12 @@ from typing import Any
 import numpy as np
 import orjson
 
-from serving.errors import ErrorDetail, InvalidInputError, MalformedBodyError
+from serving.errors import (
+    ErrorDetail,
+    InvalidInputError,
+    MalformedBodyError,
+    PayloadTooLargeError,
+)
 from serving.model_schema import ModelSchema
 
 ColumnValue = float | int | str | None
@@ -26,6 +31,9 @@ RowWarnings = dict[int, list[dict[str, str]]]
 
 # Past this many located problems an error lists no more: enough to fix the input.
 MAX_DETAILS = 20
+# A row may carry unknown fields (they become warnings), but not without bound:
+# 100k extra keys would cost seconds of CPU and an answer larger than the request.
+MIN_FIELD_LIMIT = 1_000
 _NONE_TYPE = type(None)
 _NUMERIC_OK = frozenset({int, float, _NONE_TYPE})
 _CATEGORICAL_OK = frozenset({str, _NONE_TYPE})
@@ -76,6 +84,25 @@ class FeatureValidator:
         self._feature_set = frozenset(self.feature_names)
         self._numeric = {f.name for f in schema.features if f.kind == "numeric"}
         self._levels = {f.name: frozenset(f.levels) for f in schema.features}
+        self.max_fields = max(MIN_FIELD_LIMIT, 2 * len(self.feature_names))
+
+    def check_width(self, fields: int, row: int | None = None) -> None:
+        """413 when a row or header holds far more fields than the model has."""
+        if fields <= self.max_fields:
+            return
+        where = "The header" if row is None else f"Row {row}"
+        raise PayloadTooLargeError(
+            f"{where} holds {fields} fields; this model takes "
+            f"{len(self.feature_names)} features and a row may hold at most "
+            f"{self.max_fields}. Send only the model's features.",
+            [
+                ErrorDetail(
+                    row=row,
+                    problem=f"{fields} fields",
+                    expected=f"at most {self.max_fields} fields",
+                )
+            ],
+        )
 
     def records(self, payload: Any) -> list[Any]:
         """Accept one record (an object) or a non-empty list of records."""
@@ -113,6 +140,8 @@ class FeatureValidator:
                 f"Row {not_objects[0].row} is not a JSON object.",
                 not_objects[:MAX_DETAILS],
             )
+        for index, record in enumerate(records):
+            self.check_width(len(record), index)
 
         raw = {
             name: [record.get(name) for record in records]
@@ -127,6 +156,13 @@ class FeatureValidator:
         if not all(isinstance(name, str) for name in names):
             raise InvalidInputError(
                 "dataframe_split.columns must be a list of strings."
+            )
+        self.check_width(len(names))
+        repeated = _first_repeated(names)
+        if repeated is not None:
+            raise InvalidInputError(
+                f"Column {repeated!r} appears twice; give each column one name.",
+                [ErrorDetail(problem="duplicate column", field=repeated)],
             )
         bad_rows = [
             ErrorDetail(
@@ -203,6 +239,15 @@ class FeatureValidator:
                 f"(expected {first.expected}).",
                 bad[:MAX_DETAILS],
             )
+
+
+def _first_repeated(names: Sequence[str]) -> str | None:
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            return name
+        seen.add(name)
+    return None
 
 
 def _numeric_column(
