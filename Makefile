@@ -6,6 +6,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
+# MLflow 3 sends usage telemetry by default; this project keeps it off.
+export MLFLOW_DISABLE_TELEMETRY := true
+
 DATA ?=
 TARGET ?=
 ARGS ?=
