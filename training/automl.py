@@ -33,6 +33,7 @@ class AutoMLResult:
 
     @property
     def model_ids(self) -> list[str]:
+        """Model ids, best first."""
         return [str(model_id) for model_id in self.leaderboard["model_id"]]
 
     def top_rows(

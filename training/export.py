@@ -52,6 +52,7 @@ class ExportedModel:
 
     @property
     def model_id(self) -> str:
+        """H2O's id of the exported model."""
         return str(self.model.model_id)
 
 

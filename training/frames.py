@@ -30,6 +30,7 @@ class Holdout:
 
     @property
     def n_rows(self) -> int:
+        """Number of holdout rows."""
         return len(next(iter(self.columns.values()), []))
 
     def feature_columns(
@@ -48,6 +49,7 @@ class Holdout:
         return typed
 
     def target_cells(self, target: str) -> list[Cell]:
+        """The target column's cells, as text."""
         return self.columns[target]
 
     def to_pandas(self, schema: ModelSchema) -> pd.DataFrame:
