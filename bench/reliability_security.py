@@ -200,7 +200,17 @@ def _control_gateway() -> dict[str, str]:
 
 
 def listening_sockets(pid: int) -> list[tuple[str, int]]:
-    """(address, port) of every TCP socket ``pid`` listens on, from /proc."""
+    """(address, port) of every TCP socket ``pid`` listens on, from /proc.
+
+    A process that exits while it is read listens on nothing: the answer is [].
+    """
+    try:
+        return _listening_sockets(pid)
+    except (FileNotFoundError, ProcessLookupError):
+        return []
+
+
+def _listening_sockets(pid: int) -> list[tuple[str, int]]:
     inodes = set()
     for fd in Path(f"/proc/{pid}/fd").iterdir():
         try:
