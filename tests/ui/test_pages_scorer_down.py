@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from ops.scorer_process import ScorerProcess, launch_scorer
 from tests.fixtures.environment import free_port
-from tests.fixtures.serving import RunningScorer, registry_settings, scorer_env
+from tests.fixtures.serving import registry_settings
 from tests.fixtures.training import TrainedModel
 from tests.ui.conftest import AppFactory
 from tests.ui.elements import texts
@@ -90,34 +89,12 @@ def test_page_recovers_when_the_scorer_comes_back(
 
 def _start_scorer_on(
     port: int, model: TrainedModel, java_classes_dir: Path, work_dir: Path
-) -> RunningScorer:
+) -> ScorerProcess:
     """Start a scorer on a port chosen beforehand (the one the UI already uses)."""
-    env = scorer_env(
-        port,
+    return launch_scorer(
+        work_dir,
+        port=port,
         **registry_settings(model),
         cache_dir=work_dir / "cache",
         java_classes_dir=java_classes_dir,
     )
-    log_path = work_dir / "scorer.log"
-    log_file = log_path.open("ab")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "serving"],
-        cwd=work_dir,
-        env=env,
-        stdout=log_file,
-        stderr=subprocess.STDOUT,
-    )
-    scorer = RunningScorer(
-        base_url=f"http://127.0.0.1:{port}",
-        process=process,
-        env=env,
-        work_dir=work_dir,
-        log_path=log_path,
-        _log_file=log_file,
-    )
-    try:
-        scorer.wait_ready()
-    except RuntimeError:
-        scorer.stop()
-        raise
-    return scorer
