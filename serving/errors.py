@@ -27,6 +27,7 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 logger = logging.getLogger(__name__)
@@ -165,6 +166,20 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return error_response(exc.status_code, code, str(exc.detail), None, exc.headers)
 
 
+async def _client_disconnected(request: Request, exc: Exception) -> Response:
+    # The client hung up while sending its body: nobody reads this answer, and
+    # it is the client's doing, not a scorer bug (nginx logs such a case as 499).
+    _count(request, "client_disconnected")
+    logger.info(
+        "client left before its request body arrived: %s %s",
+        request.method,
+        request.url.path,
+    )
+    return error_response(
+        400, "client_disconnected", "The request body was not sent completely."
+    )
+
+
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
     # Only real bugs get here; the user gets a short sentence, the log the traceback.
     _count(request, "internal_error")
@@ -183,4 +198,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ServingError, _serving_error)
     app.add_exception_handler(RequestValidationError, _request_validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(ClientDisconnect, _client_disconnected)
     app.add_exception_handler(Exception, _unexpected_error)

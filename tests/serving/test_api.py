@@ -6,7 +6,9 @@ import csv
 import io
 import math
 import re
+import socket
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -487,6 +489,29 @@ def test_malformed_csv_error_names_the_line(client: httpx.Client) -> None:
 
     assert response.status_code == 400
     assert response.json()["error"]["details"][0]["line"] == 3
+
+
+def test_client_hanging_up_mid_body_is_not_a_scorer_error(
+    client: httpx.Client, scorer_server: RunningScorer
+) -> None:
+    host, port = scorer_server.base_url.removeprefix("http://").split(":")
+    head = (
+        "POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        "Content-Length: 1000\r\n\r\n"
+    )
+    with socket.create_connection((host, int(port)), timeout=5) as sock:
+        sock.sendall(head.encode() + b'{"AGE": 6')
+
+    metrics = ""
+    for _ in range(50):
+        metrics = client.get("/metrics").text
+        if 'code="client_disconnected"' in metrics:
+            break
+        time.sleep(0.1)
+
+    assert 'scorer_errors_total{code="client_disconnected"}' in metrics
+    assert 'code="internal_error"' not in metrics
+    assert client.get("/health/ready").status_code == 200
 
 
 def test_no_bad_input_reached_the_catch_all_handler(
