@@ -13,6 +13,7 @@ import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import yaml  # type: ignore[import-untyped]
@@ -463,7 +464,9 @@ def _status(
     headers: dict[str, str] | None = None,
     **kwargs: object,
 ) -> int:
-    return httpx.request(method, url, headers=headers, timeout=10, **kwargs).status_code  # type: ignore[arg-type]
+    options: dict[str, Any] = dict(kwargs)
+    response = httpx.request(method, url, headers=headers, timeout=10, **options)
+    return response.status_code
 
 
 def _cors_headers(base_url: str, origin: str) -> dict[str, str | None]:

@@ -78,7 +78,8 @@ def test_prediction_endpoints_refuse_requests_without_the_api_key(
     client: httpx.Client, path: str, kwargs: dict[str, object]
 ) -> None:
     without = client.post(path, **kwargs)  # type: ignore[arg-type]
-    headers = {**kwargs.get("headers", {}), "X-API-Key": "wrong-key-wrong-key-wrong"}  # type: ignore[dict-item]
+    wrong_key = "wrong-key-wrong-key-wrong"
+    headers = {**kwargs.get("headers", {}), "X-API-Key": wrong_key}  # type: ignore[dict-item]
     wrong = client.post(path, **{**kwargs, "headers": headers})  # type: ignore[arg-type]
 
     assert without.status_code == 401
