@@ -7,7 +7,6 @@ import io
 import math
 import re
 import socket
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,8 @@ import numpy as np
 import orjson
 import pytest
 
-from serving.model_schema import GENMODEL_JAR_NAME, MOJO_FILE_NAME, ModelSchema
+from serving.model_schema import ModelSchema
+from tests.fixtures.mojo import genmodel_predict_csv
 from tests.fixtures.serving import ADMIN_TOKEN, RunningScorer
 from tests.fixtures.training import TrainedModel
 
@@ -58,32 +58,6 @@ def records_to_csv(records: list[dict[str, Any]], schema: ModelSchema) -> bytes:
     return out.getvalue().encode()
 
 
-def genmodel_predictions(
-    model_dir: Path, csv_bytes: bytes, tmp_path: Path
-) -> np.ndarray:
-    """genmodel's PredictCsv in its own JVM: class probabilities, exact hex floats."""
-    source, target = tmp_path / "in.csv", tmp_path / "out.csv"
-    source.write_bytes(csv_bytes)
-    subprocess.run(
-        [
-            "java",
-            "-cp",
-            str(model_dir / GENMODEL_JAR_NAME),
-            "hex.genmodel.tools.PredictCsv",
-            "--mojo",
-            str(model_dir / MOJO_FILE_NAME),
-            "--input",
-            str(source),
-            "--output",
-            str(target),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    rows = list(csv.reader(target.read_text().splitlines()))[1:]
-    return np.array([[float.fromhex(cell) for cell in row[1:]] for row in rows])
-
-
 def test_predict_one_record_answers_label_probabilities_and_model_identity(
     client: httpx.Client, trained_model: TrainedModel
 ) -> None:
@@ -112,7 +86,7 @@ def test_predict_batch_equals_genmodel_predictcsv_to_1e9(
     client: httpx.Client, trained_model: TrainedModel, tmp_path: Path
 ) -> None:
     records = holdout_records(trained_model)
-    expected = genmodel_predictions(
+    _, expected = genmodel_predict_csv(
         trained_model.model_dir, records_to_csv(records, trained_model.schema), tmp_path
     )
 

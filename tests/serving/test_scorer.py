@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import shutil
-import subprocess
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -16,7 +15,6 @@ import pytest
 
 from serving import batch_codec, jvm
 from serving.model_schema import (
-    GENMODEL_JAR_NAME,
     MOJO_FILE_NAME,
     SCHEMA_FILE_NAME,
     ModelSchema,
@@ -24,7 +22,7 @@ from serving.model_schema import (
 )
 from serving.runtime_errors import CsvFormatError, InvalidBatchError, ModelOpenError
 from serving.scorer import BatchPrediction, MojoScorer
-from tests.fixtures.mojo import h2o_package_dir
+from tests.fixtures.mojo import genmodel_predict_csv, h2o_package_dir
 
 TOLERANCE = 1e-9
 # CSV output writes probabilities with 17 decimals: within about one ulp.
@@ -71,36 +69,6 @@ def _features_csv(task: Task, schema: ModelSchema) -> bytes:
     return (body + "\n".join(EDGE_ROWS[task]) + "\n").encode()
 
 
-def _predict_csv(
-    model_dir: Path, csv_bytes: bytes, tmp_path: Path
-) -> tuple[list[str], np.ndarray]:
-    """genmodel's labels and numbers: PredictCsv in its own JVM, exact hex floats."""
-    source, target = tmp_path / "in.csv", tmp_path / "out.csv"
-    source.write_bytes(csv_bytes)
-    subprocess.run(
-        [
-            "java",
-            "-cp",
-            str(model_dir / GENMODEL_JAR_NAME),
-            "hex.genmodel.tools.PredictCsv",
-            "--mojo",
-            str(model_dir / MOJO_FILE_NAME),
-            "--input",
-            str(source),
-            "--output",
-            str(target),
-            "--setConvertInvalidNum",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    rows = list(csv.reader(target.read_text().splitlines()))[1:]
-    if len(rows[0]) == 1:
-        return [], np.array([[float.fromhex(row[0])] for row in rows])
-    labels = [row[0] for row in rows]
-    return labels, np.array([[float.fromhex(cell) for cell in row[1:]] for row in rows])
-
-
 def _numbers(prediction: BatchPrediction) -> np.ndarray:
     if prediction.values is not None:
         return prediction.values.reshape(-1, 1)
@@ -109,7 +77,7 @@ def _numbers(prediction: BatchPrediction) -> np.ndarray:
 
 
 @pytest.mark.parametrize("task", ["binary", "multiclass", "regression"])
-def test_score_frame_equals_genmodel_predict_csv(
+def test_score_frame_equals_genmodelgenmodel_predict_csv(
     task: Task,
     scorers: dict[Task, MojoScorer],
     tiny_mojos: dict[Task, Path],
@@ -117,7 +85,7 @@ def test_score_frame_equals_genmodel_predict_csv(
 ) -> None:
     scorer = scorers[task]
     csv_bytes = _features_csv(task, scorer.schema)
-    labels, expected = _predict_csv(tiny_mojos[task], csv_bytes, tmp_path)
+    labels, expected = genmodel_predict_csv(tiny_mojos[task], csv_bytes, tmp_path)
 
     frame = pd.read_csv(io.BytesIO(csv_bytes), dtype=str, keep_default_na=False)
     frame = frame.replace("", None)
@@ -129,7 +97,7 @@ def test_score_frame_equals_genmodel_predict_csv(
 
 
 @pytest.mark.parametrize("task", ["binary", "multiclass", "regression"])
-def test_score_csv_equals_genmodel_predict_csv(
+def test_score_csv_equals_genmodelgenmodel_predict_csv(
     task: Task,
     scorers: dict[Task, MojoScorer],
     tiny_mojos: dict[Task, Path],
@@ -137,7 +105,7 @@ def test_score_csv_equals_genmodel_predict_csv(
 ) -> None:
     scorer = scorers[task]
     csv_bytes = _features_csv(task, scorer.schema)
-    labels, expected = _predict_csv(tiny_mojos[task], csv_bytes, tmp_path)
+    labels, expected = genmodel_predict_csv(tiny_mojos[task], csv_bytes, tmp_path)
 
     label_dtype = {"predict": str} if task != "regression" else None
     scored = pd.read_csv(io.BytesIO(scorer.score_csv(csv_bytes)), dtype=label_dtype)
