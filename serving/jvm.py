@@ -372,6 +372,21 @@ class JavaBatchScorer:
             self._runtime.call(lambda: self._target.scoreColumns(rows, numeric, levels))
         )
 
+    def score_columns_json(self, rows: int, numeric: bytes, levels: bytes) -> bytes:
+        """:meth:`score_columns` answered as JSON prediction objects, one per line."""
+        if len(numeric) + len(levels) >= FILE_EXCHANGE_BYTES:
+            return self._runtime.call_with_files(
+                [numeric, levels],
+                lambda paths, out: self._target.scoreColumnsJsonFiles(
+                    rows, *paths, out
+                ),
+            )
+        return _bytes(
+            self._runtime.call(
+                lambda: self._target.scoreColumnsJson(rows, numeric, levels)
+            )
+        )
+
     def score_csv(self, csv: bytes, *, write_header: bool, first_line: int) -> bytes:
         """One bridge crossing: CSV bytes in, CSV bytes with predictions out."""
         if len(csv) >= FILE_EXCHANGE_BYTES:

@@ -25,9 +25,10 @@ from serving.generation import ModelGeneration
 from serving.metrics import ServingMetrics
 from serving.runtime_errors import CsvFormatError
 from serving.scorer import BatchPrediction
-from serving.validation import Batch, parse_json
+from serving.validation import Batch, RowWarnings, parse_json
 
-_NO_WARNINGS: list[dict[str, str]] = []
+# How every JSON row from the Java side ends (see mojoserve.JsonRows).
+_EMPTY_WARNINGS_END = b"[]}"
 _NEWLINE = 0x0A
 _QUOTE = 0x22
 _INVOCATION_KEYS = ("dataframe_split", "dataframe_records", "instances", "inputs")
@@ -50,14 +51,11 @@ def predict_json(
     check_row_count(len(records), max_rows)
     batch = validator.from_records(records)
 
-    prediction = generation.scorer.score_columns(batch.columns, batch.n_rows)
-    _add_unknown_level_warnings(batch, prediction, metrics)
-    answer = {
-        "model": generation.model_ref,
-        "task": prediction.task,
-        "predictions": _prediction_rows(generation, batch, prediction),
-    }
-    return Scored(orjson.dumps(answer), batch.n_rows)
+    prediction = generation.scorer.score_columns_json(batch.columns, batch.n_rows)
+    _add_unknown_level_warnings(batch, prediction.unknown_levels, metrics)
+    head = orjson.dumps({"model": generation.model_ref, "task": prediction.task})
+    rows = _json_rows_with_warnings(prediction.lines, batch.warnings)
+    return Scored(head[:-1] + b',"predictions":[' + rows + b"]}", batch.n_rows)
 
 
 def predict_invocations(
@@ -76,7 +74,7 @@ def predict_invocations(
         batch = _invocation_batch(generation, parse_json(body), max_rows)
 
     prediction = generation.scorer.score_columns(batch.columns, batch.n_rows)
-    _add_unknown_level_warnings(batch, prediction, metrics)
+    _add_unknown_level_warnings(batch, prediction.unknown_levels, metrics)
     return Scored(
         orjson.dumps({"predictions": _flat_rows(generation, prediction)}), batch.n_rows
     )
@@ -141,27 +139,21 @@ def count_csv_records(data: bytes) -> int:
     return records
 
 
-def _prediction_rows(
-    generation: ModelGeneration, batch: Batch, prediction: BatchPrediction
-) -> list[dict[str, Any]]:
-    warnings = batch.warnings
-    if prediction.values is not None:
-        return [
-            {"value": value, "warnings": warnings.get(row, _NO_WARNINGS)}
-            for row, value in enumerate(prediction.values.tolist())
-        ]
-    assert prediction.labels is not None and prediction.probabilities is not None
-    class_labels = generation.schema.class_labels
-    return [
-        {
-            "label": label,
-            "probabilities": dict(zip(class_labels, probabilities, strict=True)),
-            "warnings": warnings.get(row, _NO_WARNINGS),
-        }
-        for row, (label, probabilities) in enumerate(
-            zip(prediction.labels, prediction.probabilities.tolist(), strict=True)
+def _json_rows_with_warnings(lines: bytes, warnings: RowWarnings) -> bytes:
+    """The Java side's JSON rows (one per line) as array items, warnings filled in.
+
+    Each line ends with ``"warnings":[]}``; rows with warnings get theirs in place
+    of the empty list. Without any (the usual case) this is one pass over bytes.
+    """
+    body = lines.removesuffix(b"\n")
+    if not warnings:
+        return body.replace(b"\n", b",")
+    rows = body.split(b"\n")
+    for row, entries in warnings.items():
+        rows[row] = (
+            rows[row][: -len(_EMPTY_WARNINGS_END)] + orjson.dumps(entries) + b"}"
         )
-    ]
+    return b",".join(rows)
 
 
 def _flat_rows(
@@ -180,9 +172,9 @@ def _flat_rows(
 
 
 def _add_unknown_level_warnings(
-    batch: Batch, prediction: BatchPrediction, metrics: ServingMetrics
+    batch: Batch, unknown_levels: dict[int, list[str]], metrics: ServingMetrics
 ) -> None:
-    for row, features in prediction.unknown_levels.items():
+    for row, features in unknown_levels.items():
         for feature in features:
             value = batch.columns[feature][row]
             metrics.unknown_levels.labels(feature).inc()

@@ -62,6 +62,24 @@ class BatchPrediction:
 
 
 @dataclass(frozen=True)
+class JsonPrediction:
+    """Predictions written by the Java side as JSON objects, one line per row."""
+
+    task: Task
+    lines: bytes
+    unknown_levels: dict[int, list[str]]
+
+
+@dataclass(frozen=True)
+class _Packed:
+    """A batch as it crosses the bridge, and the cells that hold unknown levels."""
+
+    numeric: bytes
+    levels: bytes
+    unknown_levels: dict[int, list[str]]
+
+
+@dataclass(frozen=True)
 class _InputColumn:
     name: str
     levels: frozenset[str] | None
@@ -161,6 +179,28 @@ class MojoScorer:
         self, columns: Mapping[str, ColumnValues], n_rows: int
     ) -> BatchPrediction:
         """Score ``n_rows`` rows, one sequence per feature (None or NaN = missing)."""
+        packed = self._packed(columns, n_rows)
+        if n_rows == 0:
+            return self._empty_prediction()
+        answer = self._java.score_columns(n_rows, packed.numeric, packed.levels)
+        results = batch_codec.decode_results(answer, n_rows, self._layout.width)
+        return self._prediction(results, packed.unknown_levels)
+
+    def score_columns_json(
+        self, columns: Mapping[str, ColumnValues], n_rows: int
+    ) -> JsonPrediction:
+        """Score like :meth:`score_columns`, answered as ``POST /predict`` JSON rows.
+
+        The rows come back one JSON object per line, each ending with an empty
+        ``"warnings":[]``; probabilities are keyed in the MOJO's class order.
+        """
+        if n_rows == 0:
+            raise InvalidBatchError("a batch needs at least one row")
+        packed = self._packed(columns, n_rows)
+        lines = self._java.score_columns_json(n_rows, packed.numeric, packed.levels)
+        return JsonPrediction(self._layout.task, lines, packed.unknown_levels)
+
+    def _packed(self, columns: Mapping[str, ColumnValues], n_rows: int) -> _Packed:
         numeric: list[npt.NDArray[np.float64]] = []
         levels: list[str | None] = []
         unknown: dict[int, list[str]] = {}
@@ -179,19 +219,12 @@ class MojoScorer:
                 )
             else:
                 levels.extend(_levels(column, values, n_rows, unknown))
-        if n_rows == 0:
-            return self._empty_prediction()
-
         numeric_bytes = (
             np.concatenate(numeric).astype(batch_codec.FLOAT64, copy=False).tobytes()
             if numeric
             else b""
         )
-        packed = self._java.score_columns(
-            n_rows, numeric_bytes, batch_codec.pack_strings(levels)
-        )
-        results = batch_codec.decode_results(packed, n_rows, self._layout.width)
-        return self._prediction(results, unknown)
+        return _Packed(numeric_bytes, batch_codec.pack_strings(levels), unknown)
 
     def score_frame(self, frame: pd.DataFrame) -> BatchPrediction:
         """Score a pandas DataFrame whose columns are named after the features."""

@@ -12,9 +12,11 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from operator import itemgetter
+from typing import Any, cast
 
 import numpy as np
+import numpy.typing as npt
 import orjson
 
 from serving.errors import (
@@ -26,7 +28,10 @@ from serving.errors import (
 from serving.model_schema import ModelSchema
 
 ColumnValue = float | int | str | None
-Columns = dict[str, list[ColumnValue]]
+RawColumns = dict[str, list[ColumnValue]]
+# Numeric features as float64 arrays (NaN = missing), categorical ones as lists.
+ColumnData = npt.NDArray[np.float64] | list[str | None]
+Columns = dict[str, ColumnData]
 RowWarnings = dict[int, list[dict[str, str]]]
 
 # Past this many located problems an error lists no more: enough to fix the input.
@@ -82,6 +87,7 @@ class FeatureValidator:
         self.schema = schema
         self.feature_names = schema.feature_names
         self._feature_set = frozenset(self.feature_names)
+        self._row_values = itemgetter(*self.feature_names)
         self._numeric = {f.name for f in schema.features if f.kind == "numeric"}
         self._levels = {f.name: frozenset(f.levels) for f in schema.features}
         self.max_fields = max(MIN_FIELD_LIMIT, 2 * len(self.feature_names))
@@ -126,6 +132,9 @@ class FeatureValidator:
 
     def from_records(self, records: Sequence[Any]) -> Batch:
         """Columns from a list of ``{feature: value}`` records, warning per row."""
+        exact = self._exact_columns(records)
+        if exact is not None:
+            return Batch(columns=self._checked(exact), n_rows=len(records))
         not_objects = [
             ErrorDetail(
                 row=index,
@@ -150,6 +159,27 @@ class FeatureValidator:
         batch = Batch(columns=self._checked(raw), n_rows=len(records))
         self._warn_about_keys(records, batch)
         return batch
+
+    def _exact_columns(self, records: Sequence[Any]) -> RawColumns | None:
+        """The columns when every record holds exactly the features, else None.
+
+        The common case, read with C-level loops (no per-row warnings can arise);
+        anything else takes the checking path in :meth:`from_records`.
+        """
+        width = len(self.feature_names)
+        if not all(type(record) is dict for record in records):
+            return None
+        # Every feature present and as many keys as features: no extra keys.
+        if sum(map(len, records)) != width * len(records):
+            return None
+        try:
+            rows = list(map(self._row_values, records))
+        except KeyError:
+            return None
+        if width == 1:
+            return {self.feature_names[0]: rows}
+        columns = map(list, zip(*rows, strict=True))
+        return dict(zip(self.feature_names, columns, strict=True))
 
     def from_split(self, names: Sequence[Any], data: Sequence[Any]) -> Batch:
         """Columns from MLflow's ``dataframe_split``: column names and row lists."""
@@ -178,7 +208,7 @@ class FeatureValidator:
             )
 
         position = {name: index for index, name in enumerate(names)}
-        raw: Columns = {}
+        raw: RawColumns = {}
         for name in self.feature_names:
             index = position.get(name)
             raw[name] = (
@@ -186,7 +216,7 @@ class FeatureValidator:
             )
         return Batch(columns=self._checked(raw), n_rows=len(data))
 
-    def _checked(self, raw: Columns) -> Columns:
+    def _checked(self, raw: RawColumns) -> Columns:
         details: list[ErrorDetail] = []
         columns: Columns = {}
         for name, values in raw.items():
@@ -252,7 +282,7 @@ def _first_repeated(names: Sequence[str]) -> str | None:
 
 def _numeric_column(
     name: str, values: list[ColumnValue], details: list[ErrorDetail]
-) -> list[ColumnValue]:
+) -> npt.NDArray[np.float64]:
     if set(map(type, values)) <= _NUMERIC_OK:
         try:
             as_floats = np.array(values, dtype=np.float64)
@@ -260,8 +290,9 @@ def _numeric_column(
             pass
         else:
             if int(np.count_nonzero(~np.isfinite(as_floats))) == values.count(None):
-                return values
-    return [_number(name, row, value, details) for row, value in enumerate(values)]
+                return as_floats
+    numbers = [_number(name, row, value, details) for row, value in enumerate(values)]
+    return np.array(numbers, dtype=np.float64)
 
 
 def _number(
@@ -306,9 +337,9 @@ def _finite(
 
 def _categorical_column(
     name: str, values: list[ColumnValue], details: list[ErrorDetail]
-) -> list[ColumnValue]:
+) -> list[str | None]:
     if set(map(type, values)) <= _CATEGORICAL_OK:
-        return values
+        return cast(list[str | None], values)
     return [_level(name, row, value, details) for row, value in enumerate(values)]
 
 

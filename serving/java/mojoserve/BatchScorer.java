@@ -44,9 +44,6 @@ public final class BatchScorer implements AutoCloseable {
   /** The same for CSV text, where rows are not counted before they are read. */
   private static final int MIN_CHARS_PER_WORKER = 64 * 1024;
 
-  private static final int PROBABILITY_DECIMALS = 17;
-  private static final long PROBABILITY_SCALE = 100_000_000_000_000_000L;
-
   private final GenModel model;
   private final int workers;
   private final ThreadLocal<EasyPredictModelWrapper> wrapper;
@@ -55,6 +52,7 @@ public final class BatchScorer implements AutoCloseable {
   private final String[] featureNames;
   private final boolean[] categorical;
   private final int width;
+  private final JsonRows json;
 
   private BatchScorer(GenModel model, int workers) {
     this.model = model;
@@ -77,6 +75,7 @@ public final class BatchScorer implements AutoCloseable {
       categorical[i] = model.getDomainValues(featureNames[i]) != null;
     }
     this.width = task.equals("regression") ? 1 : 1 + model.getNumResponseClasses();
+    this.json = new JsonRows(labels());
   }
 
   private static EasyPredictModelWrapper newWrapper(GenModel model) {
@@ -173,7 +172,44 @@ public final class BatchScorer implements AutoCloseable {
     return FileExchange.put(results, outDir);
   }
 
+  /**
+   * {@link #scoreColumns} answered as the prediction objects of {@code POST /predict} (see
+   * {@link JsonRows}), UTF-8, one per line, in base64 like every byte answer.
+   */
+  public String scoreColumnsJson(int rows, byte[] numeric, byte[] levels) throws Exception {
+    return base64(scoreColumnsJsonBytes(rows, numeric, levels));
+  }
+
+  /** {@link #scoreColumnsJson} for big batches: inputs and result travel as files. */
+  public String scoreColumnsJsonFiles(int rows, String numeric, String levels, String outDir)
+      throws Exception {
+    byte[] answer =
+        scoreColumnsJsonBytes(rows, FileExchange.take(numeric), FileExchange.take(levels));
+    return FileExchange.put(answer, outDir);
+  }
+
   private byte[] scoreColumnsBytes(int rows, byte[] numeric, byte[] levels) throws Exception {
+    RowSource source = columnSource(rows, numeric, levels);
+    double[] results = new double[rows * width];
+    inParts(rows, (part, from, to) -> scoreRange(source, from, to, results));
+    return toBytes(results);
+  }
+
+  private byte[] scoreColumnsJsonBytes(int rows, byte[] numeric, byte[] levels)
+      throws Exception {
+    RowSource source = columnSource(rows, numeric, levels);
+    double[] results = new double[rows * width];
+    byte[][] pieces = new byte[partsFor(rows)][];
+    inParts(
+        rows,
+        (part, from, to) -> {
+          scoreRange(source, from, to, results);
+          pieces[part] = json.write(results, width, from, to);
+        });
+    return concat(new byte[0], pieces);
+  }
+
+  private RowSource columnSource(int rows, byte[] numeric, byte[] levels) {
     DoubleBuffer numbers =
         ByteBuffer.wrap(numeric).order(ByteOrder.LITTLE_ENDIAN).asDoubleBuffer();
     String[] strings = PackedStrings.decode(levels);
@@ -191,9 +227,7 @@ public final class BatchScorer implements AutoCloseable {
     }
     double[] values = new double[numbers.remaining()];
     numbers.get(values);
-    ColumnSource source = new ColumnSource(rows, values, strings);
-    double[] results = scoreAll(rows, source);
-    return toBytes(results);
+    return new ColumnSource(rows, values, strings);
   }
 
   /**
@@ -308,30 +342,8 @@ public final class BatchScorer implements AutoCloseable {
     CsvReader.appendField(out, labels[(int) results[base]]);
     for (int k = 1; k < width; k++) {
       out.append(',');
-      appendProbability(out, results[base + k]);
+      DecimalText.appendProbability(out, results[base + k]);
     }
-  }
-
-  /**
-   * Write a probability with 17 decimals (within about 2e-16), trailing zeros dropped.
-   * Java 17's {@code Double.toString} costs about as much per row as scoring a small model.
-   */
-  static void appendProbability(StringBuilder out, double p) {
-    long scaled = Math.round(p * 1e17);
-    if (!(p > 0 && p < 1) || scaled <= 0 || scaled >= PROBABILITY_SCALE) {
-      out.append(p);
-      return;
-    }
-    char[] digits = new char[PROBABILITY_DECIMALS];
-    for (int i = PROBABILITY_DECIMALS - 1; i >= 0; i--) {
-      digits[i] = (char) ('0' + scaled % 10);
-      scaled /= 10;
-    }
-    int end = PROBABILITY_DECIMALS;
-    while (digits[end - 1] == '0') {
-      end--;
-    }
-    out.append("0.").append(digits, 0, end);
   }
 
   private static byte[] concat(byte[] head, byte[][] pieces) {
@@ -382,12 +394,6 @@ public final class BatchScorer implements AutoCloseable {
         }
       }
     }
-  }
-
-  private double[] scoreAll(int rows, RowSource source) throws Exception {
-    double[] results = new double[rows * width];
-    inParts(rows, (part, from, to) -> scoreRange(source, from, to, results));
-    return results;
   }
 
   /** Work on a range of rows; {@code part} numbers the ranges from 0. */
