@@ -7,10 +7,11 @@ their request and response shapes are declared for OpenAPI all the same.
 
 from __future__ import annotations
 
+import gc
 import hmac
 import logging
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -36,6 +37,7 @@ from serving.errors import (
     install_error_handlers,
 )
 from serving.generation import ModelGeneration
+from serving.jvm_channel import JavaCallRefused
 from serving.logs import model_version_var
 from serving.metrics import CONTENT_TYPE, ServingMetrics
 from serving.middleware import BodyLimitMiddleware, RequestContextMiddleware
@@ -89,6 +91,10 @@ def create_app(settings: Settings) -> FastAPI:
         manager = ModelManager(settings, metrics)
         await run_in_threadpool(manager.start)
         app.state.manager = manager
+        # Everything loaded so far lives as long as the process: move it out of
+        # the collector's reach, so full collections under load stay short.
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:
@@ -139,6 +145,8 @@ def _prediction_router(settings: Settings) -> APIRouter:
         """Score one record or a list: label and probabilities, or a value."""
         body = await request.body()
         _debug_body(body)
+        if len(body) <= settings.small_request_bytes:
+            return await _scored_small(request, body, settings.max_rows)
         return await _scored(
             request,
             "/predict",
@@ -307,22 +315,46 @@ async def _scored(
     media_type: str,
 ) -> Response:
     """Run ``work`` on a leased generation in a worker thread; count what it scored."""
-    manager = _manager(request)
     metrics: ServingMetrics = request.app.state.metrics
+    with _leased(request) as generation:
+        scored = await run_in_threadpool(work, generation, metrics)
+    metrics.rows_scored.labels(endpoint).inc(scored.rows)
+    return Response(scored.body, media_type=media_type)
+
+
+async def _scored_small(request: Request, body: bytes, max_rows: int) -> Response:
+    """``POST /predict`` for a small body: checked and scored from the event loop."""
+    metrics: ServingMetrics = request.app.state.metrics
+    with _leased(request) as generation:
+        batch = predictions.read_json_batch(generation, body, max_rows)
+        try:
+            prediction = await generation.small_batches.score(batch)
+        except JavaCallRefused:
+            # The blocking client reads the Java exception and names the problem.
+            prediction = await run_in_threadpool(
+                generation.scorer.score_columns_json, batch.columns, batch.n_rows
+            )
+        scored = predictions.json_answer(generation, batch, prediction, metrics)
+    metrics.rows_scored.labels("/predict").inc(scored.rows)
+    return Response(scored.body, media_type=JSON_MEDIA_TYPE)
+
+
+@contextmanager
+def _leased(request: Request) -> Iterator[ModelGeneration]:
+    """Lease the current generation for one request; a dead JVM becomes a 503."""
+    manager = _manager(request)
     with manager.lease() as generation:
         version = generation.identity.version or "-"
         request.state.model_version = version
         model_version_var.set(version)
         try:
-            scored = await run_in_threadpool(work, generation, metrics)
+            yield generation
         except RuntimeUnavailable as exc:
             manager.report_runtime_failure(generation)
             raise ModelUnavailableError(
                 "The model's JVM stopped answering; it is being restarted. "
                 "Retry in a second."
             ) from exc
-    metrics.rows_scored.labels(endpoint).inc(scored.rows)
-    return Response(scored.body, media_type=media_type)
 
 
 async def _csv_upload(request: Request) -> bytes:

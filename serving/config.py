@@ -53,6 +53,13 @@ class Settings(BaseSettings):
     jvm_heap_mb: int = Field(default=256, ge=64)
     max_rows: int = Field(default=100_000, ge=1)
     max_body_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
+    small_request_bytes: int = Field(
+        default=16 * 1024,
+        ge=0,
+        description="/predict bodies up to this size are checked and scored from "
+        "the event loop, merged with concurrent ones; 0 sends every request to a "
+        "worker thread.",
+    )
     admin_token: SecretStr | None = None
     api_key: SecretStr | None = None
     cors_origins: Annotated[list[str], NoDecode] = Field(

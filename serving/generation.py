@@ -19,6 +19,7 @@ from serving.errors import ModelLoadFailure
 from serving.model_schema import ModelSchema
 from serving.schemas import Source
 from serving.scorer import BatchPrediction, MojoScorer
+from serving.small_batches import SmallBatchScorer
 from serving.validation import FeatureValidator, example_record
 
 logger = logging.getLogger(__name__)
@@ -54,6 +55,8 @@ class ModelGeneration:
             "run_id": identity.run_id,
         }
         self.model_info_json = orjson.dumps(self._model_info())
+        # Small /predict requests: scored from the event loop, merged under load.
+        self.small_batches = SmallBatchScorer(scorer)
         self._leases = 0
         self._closed = False
         self._idle = threading.Condition()

@@ -34,6 +34,7 @@ from py4j.java_gateway import GatewayClient, GatewayParameters, JavaGateway
 from py4j.protocol import Py4JError, Py4JJavaError, Py4JNetworkError
 
 from serving import javabuild
+from serving.jvm_channel import AsyncJavaChannel
 from serving.runtime_errors import (
     CsvFormatError,
     JavaCallError,
@@ -146,7 +147,9 @@ class JavaRuntime:
         process: subprocess.Popen[bytes],
         gateway: Any,
         ping_gateway: Any,
+        *,
         port: int,
+        token: str,
         exchange_dir: Path,
     ) -> None:
         self._process = process
@@ -154,6 +157,8 @@ class JavaRuntime:
         self._ping_gateway = ping_gateway
         self._port = port
         self.exchange_dir = exchange_dir
+        # Small batches from the event loop: an asyncio py4j connection, opened lazily.
+        self.channel = AsyncJavaChannel(port, token)
         self._stopped = False
         self._lock = threading.Lock()
 
@@ -222,7 +227,14 @@ class JavaRuntime:
             heap_mb,
             genmodel_jar,
         )
-        return cls(process, gateway, ping_gateway, port, exchange_dir)
+        return cls(
+            process,
+            gateway,
+            ping_gateway,
+            port=port,
+            token=token,
+            exchange_dir=exchange_dir,
+        )
 
     @property
     def port(self) -> int:
@@ -250,6 +262,7 @@ class JavaRuntime:
             if self._stopped:
                 return
             self._stopped = True
+        self.channel.close()
         for gateway in (self._ping_gateway, self._gateway):
             try:
                 gateway.shutdown()
@@ -273,15 +286,19 @@ class JavaRuntime:
 
     def call(self, action: Callable[[], _T]) -> _T:
         """Run one py4j call, translating its failures into the runtime's exceptions."""
-        if self._stopped or self._process.poll() is not None:
-            # Checked first: py4j logs a traceback at ERROR for every failed send.
-            raise self._unavailable()
+        # Checked first: py4j logs a traceback at ERROR for every failed send.
+        self.check_running()
         try:
             return action()
         except Py4JJavaError as exc:
             raise _java_exception(exc) from exc
         except (Py4JNetworkError, Py4JError, OSError) as exc:
             raise self._unavailable() from exc
+
+    def check_running(self) -> None:
+        """Raise RuntimeUnavailable when the JVM was stopped or has exited."""
+        if self._stopped or self._process.poll() is not None:
+            raise self._unavailable()
 
     def call_with_files(
         self, payloads: list[bytes], action: Callable[[list[str], str], str]
@@ -386,6 +403,22 @@ class JavaBatchScorer:
                 lambda: self._target.scoreColumnsJson(rows, numeric, levels)
             )
         )
+
+    async def score_columns_json_async(
+        self, rows: int, numeric: bytes, levels: bytes
+    ) -> bytes:
+        """:meth:`score_columns_json` over the event loop's channel (small batches).
+
+        Raises JavaCallRefused when the Java side throws: retry on the blocking
+        :meth:`score_columns_json` for the exception's details.
+        """
+        # No process check here (a system call per request): a dead JVM drops
+        # the channel's connection, which raises RuntimeUnavailable all the same.
+        target_id: str = self._target._target_id
+        encoded = await self._runtime.channel.call(
+            target_id, "scoreColumnsJson", rows, numeric, levels
+        )
+        return _bytes(encoded)
 
     def score_csv(self, csv: bytes, *, write_header: bool, first_line: int) -> bytes:
         """One bridge crossing: CSV bytes in, CSV bytes with predictions out."""

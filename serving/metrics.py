@@ -93,6 +93,21 @@ class ServingMetrics:
             "JVMs restarted after they died.",
             registry=self.registry,
         )
+        self._request_children: dict[tuple[str, int], tuple[Counter, Histogram]] = {}
+
+    def count_request(self, endpoint: str, status: int, seconds: float) -> None:
+        """Count one answered request and its duration."""
+        children = self._request_children.get((endpoint, status))
+        if children is None:
+            children = (
+                self.requests.labels(endpoint, str(status)),
+                self.latency.labels(endpoint),
+            )
+            # A handful of routes and statuses: keeping their children skips
+            # the label lookups on every request.
+            self._request_children[endpoint, status] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def set_model(
         self, name: str, version: str | None, alias: str | None, source: str

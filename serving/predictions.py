@@ -24,7 +24,7 @@ from serving.errors import (
 from serving.generation import ModelGeneration
 from serving.metrics import ServingMetrics
 from serving.runtime_errors import CsvFormatError
-from serving.scorer import BatchPrediction
+from serving.scorer import BatchPrediction, JsonPrediction
 from serving.validation import Batch, RowWarnings, parse_json
 
 # How every JSON row from the Java side ends (see mojoserve.JsonRows).
@@ -46,12 +46,26 @@ def predict_json(
     generation: ModelGeneration, body: bytes, max_rows: int, metrics: ServingMetrics
 ) -> Scored:
     """``POST /predict``: one record or a list, answered with per-row warnings."""
+    batch = read_json_batch(generation, body, max_rows)
+    prediction = generation.scorer.score_columns_json(batch.columns, batch.n_rows)
+    return json_answer(generation, batch, prediction, metrics)
+
+
+def read_json_batch(generation: ModelGeneration, body: bytes, max_rows: int) -> Batch:
+    """The validated rows of a ``POST /predict`` body."""
     validator = generation.validator
     records = validator.records(parse_json(body))
     check_row_count(len(records), max_rows)
-    batch = validator.from_records(records)
+    return validator.from_records(records)
 
-    prediction = generation.scorer.score_columns_json(batch.columns, batch.n_rows)
+
+def json_answer(
+    generation: ModelGeneration,
+    batch: Batch,
+    prediction: JsonPrediction,
+    metrics: ServingMetrics,
+) -> Scored:
+    """The ``POST /predict`` answer: model, task and one object per row."""
     _add_unknown_level_warnings(batch, prediction.unknown_levels, metrics)
     head = orjson.dumps({"model": generation.model_ref, "task": prediction.task})
     rows = _json_rows_with_warnings(prediction.lines, batch.warnings)

@@ -200,6 +200,22 @@ class MojoScorer:
         lines = self._java.score_columns_json(n_rows, packed.numeric, packed.levels)
         return JsonPrediction(self._layout.task, lines, packed.unknown_levels)
 
+    async def score_columns_json_async(
+        self, columns: Mapping[str, ColumnValues], n_rows: int
+    ) -> JsonPrediction:
+        """:meth:`score_columns_json` on the event loop, for small batches.
+
+        Raises JavaCallRefused when the Java side throws; the blocking method
+        then gives the full error.
+        """
+        if n_rows == 0:
+            raise InvalidBatchError("a batch needs at least one row")
+        packed = self._packed(columns, n_rows)
+        lines = await self._java.score_columns_json_async(
+            n_rows, packed.numeric, packed.levels
+        )
+        return JsonPrediction(self._layout.task, lines, packed.unknown_levels)
+
     def _packed(self, columns: Mapping[str, ColumnValues], n_rows: int) -> _Packed:
         numeric: list[npt.NDArray[np.float64]] = []
         levels: list[str | None] = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import math
@@ -123,6 +124,51 @@ def test_predict_warns_per_row_about_missing_feature_and_extra_field(
         ("not_a_feature", "unknown_field"),
     }
     assert all(w["message"] for w in second["warnings"])
+
+
+def _varied_records(model: TrainedModel, count: int) -> list[dict[str, Any]]:
+    """Holdout rows, every third missing a feature and every fifth with an extra."""
+    dropped = model.schema.feature_names[0]
+    records = holdout_records(model)[:count]
+    for index in range(0, count, 3):
+        records[index] = {k: v for k, v in records[index].items() if k != dropped}
+    for index in range(0, count, 5):
+        records[index] = {**records[index], "note": f"row {index}"}
+    return records
+
+
+def test_concurrent_single_rows_get_the_answers_they_get_alone(
+    scorer_server: RunningScorer, client: httpx.Client, trained_model: TrainedModel
+) -> None:
+    # Small requests that arrive together are scored as one merged call.
+    records = _varied_records(trained_model, 12)
+    alone = [client.post("/predict", json=record).json() for record in records]
+
+    async def all_at_once() -> list[httpx.Response]:
+        async with httpx.AsyncClient(base_url=scorer_server.base_url) as together:
+            return await asyncio.gather(
+                *(together.post("/predict", json=r) for r in records * 4)
+            )
+
+    responses = asyncio.run(all_at_once())
+
+    assert [r.status_code for r in responses] == [200] * len(responses)
+    assert [r.json() for r in responses] == alone * 4
+    assert alone[3]["predictions"][0]["warnings"]  # the varied rows do warn
+
+
+def test_predict_big_body_rows_equal_small_body_rows(
+    client: httpx.Client, trained_model: TrainedModel
+) -> None:
+    # Above SERVING_SMALL_REQUEST_BYTES a body is scored in a worker thread.
+    records = _varied_records(trained_model, 30)
+    body = orjson.dumps(records * 20)
+    assert len(body) > 16 * 1024
+
+    big = client.post("/predict", content=body).json()["predictions"]
+    small = client.post("/predict", json=records).json()["predictions"]
+
+    assert big == small * 20
 
 
 def test_predict_csv_returns_input_columns_plus_prediction_columns(
