@@ -12,12 +12,15 @@ import java.nio.charset.StandardCharsets;
  * of building one Python dictionary per row and serializing it.
  */
 final class JsonRows {
-  private static final String WARNINGS_AND_END = "\"warnings\":[]}\n";
+  private static final byte[] WARNINGS_AND_END = ascii("\"warnings\":[]}\n");
+  private static final byte[] VALUE_FIELD = ascii("{\"value\":");
+  private static final byte[] NULL = ascii("null");
+  private static final byte[] PROBABILITIES_END = ascii("},");
 
-  /** {@code "label":"<class>",} per class index, quoted once. */
-  private final String[] labelFields;
+  /** The start of a row up to its probabilities object, per class index, UTF-8. */
+  private final byte[][] labelFields;
   /** {@code "<class>":} per class index, the keys of the probabilities object. */
-  private final String[] probabilityKeys;
+  private final byte[][] probabilityKeys;
 
   /** @param labels the class labels in the model's order; null for a regression model */
   JsonRows(String[] labels) {
@@ -26,46 +29,46 @@ final class JsonRows {
       probabilityKeys = null;
       return;
     }
-    labelFields = new String[labels.length];
-    probabilityKeys = new String[labels.length];
+    labelFields = new byte[labels.length][];
+    probabilityKeys = new byte[labels.length][];
     for (int k = 0; k < labels.length; k++) {
       String quoted = quote(labels[k]);
-      labelFields[k] = "{\"label\":" + quoted + ",\"probabilities\":{";
-      probabilityKeys[k] = quoted + ":";
+      labelFields[k] = utf8("{\"label\":" + quoted + ",\"probabilities\":{");
+      probabilityKeys[k] = utf8(quoted + ":");
     }
   }
 
   /** Rows {@code from} (inclusive) to {@code to} of {@code results}, {@code width} per row. */
   byte[] write(double[] results, int width, int from, int to) {
-    StringBuilder out = new StringBuilder((to - from) * (24 + 24 * width));
+    ByteSink out = new ByteSink((to - from) * (32 + 28 * width));
     for (int row = from; row < to; row++) {
       int base = row * width;
       if (labelFields == null) {
-        out.append("{\"value\":");
+        out.append(VALUE_FIELD);
         appendNumber(out, results[base]);
-        out.append(',');
+        out.append((byte) ',');
       } else {
         out.append(labelFields[(int) results[base]]);
         for (int k = 1; k < width; k++) {
           if (k > 1) {
-            out.append(',');
+            out.append((byte) ',');
           }
           out.append(probabilityKeys[k - 1]);
-          DecimalText.appendProbability(out, results[base + k]);
+          out.appendProbability(results[base + k]);
         }
-        out.append("},");
+        out.append(PROBABILITIES_END);
       }
       out.append(WARNINGS_AND_END);
     }
-    return out.toString().getBytes(StandardCharsets.UTF_8);
+    return out.toByteArray();
   }
 
   /** A finite number as JSON; NaN and infinities, which JSON cannot hold, as null. */
-  private static void appendNumber(StringBuilder out, double value) {
+  private static void appendNumber(ByteSink out, double value) {
     if (Double.isFinite(value)) {
-      out.append(value);
+      out.append(Double.toString(value));
     } else {
-      out.append("null");
+      out.append(NULL);
     }
   }
 
@@ -83,5 +86,13 @@ final class JsonRows {
       }
     }
     return out.append('"').toString();
+  }
+
+  private static byte[] ascii(String text) {
+    return text.getBytes(StandardCharsets.US_ASCII);
+  }
+
+  private static byte[] utf8(String text) {
+    return text.getBytes(StandardCharsets.UTF_8);
   }
 }
