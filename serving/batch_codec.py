@@ -9,6 +9,7 @@ cut into chunks at record boundaries so that big uploads score piece by piece.
 from __future__ import annotations
 
 import math
+import struct
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from numbers import Integral, Real
@@ -27,16 +28,11 @@ CellValue = float | int | str | None
 def pack_strings(values: Sequence[str | None]) -> bytes:
     """Pack strings (None = missing) for ``mojoserve.PackedStrings.decode``."""
     encoded = [b"" if value is None else value.encode("utf-8") for value in values]
-    lengths = np.fromiter(
-        (
-            -1 if value is None else len(data)
-            for value, data in zip(values, encoded, strict=True)
-        ),
-        dtype=_INT32,
-        count=len(values),
-    )
-    count = np.array([len(values)], dtype=_INT32)
-    return count.tobytes() + lengths.tobytes() + b"".join(encoded)
+    lengths = [
+        -1 if value is None else len(data)
+        for value, data in zip(values, encoded, strict=True)
+    ]
+    return struct.pack(f"<i{len(lengths)}i", len(lengths), *lengths) + b"".join(encoded)
 
 
 def unpack_strings(packed: bytes) -> list[str | None]:

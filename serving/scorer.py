@@ -10,11 +10,15 @@ results. A scorer owns its JVM: open it, share it between threads, close it.
 from __future__ import annotations
 
 import logging
+import math
+import struct
+import sys
+from array import array
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
@@ -40,7 +44,9 @@ DEFAULT_WORKERS = 2
 # 10k-row pieces keep the JVM near 85 MiB resident for any upload size.
 DEFAULT_CSV_ROWS_PER_CHUNK = 10_000
 
-ColumnValues = Sequence[CellValue] | npt.NDArray[np.generic]
+_NAN_BYTES = struct.pack("<d", math.nan)
+
+ColumnValues: TypeAlias = "Sequence[CellValue] | npt.NDArray[np.generic] | array[float]"
 
 
 @dataclass(frozen=True)
@@ -217,7 +223,7 @@ class MojoScorer:
         return JsonPrediction(self._layout.task, lines, packed.unknown_levels)
 
     def _packed(self, columns: Mapping[str, ColumnValues], n_rows: int) -> _Packed:
-        numeric: list[npt.NDArray[np.float64]] = []
+        numeric: list[bytes] = []
         levels: list[str | None] = []
         unknown: dict[int, list[str]] = {}
         for column in self._layout.columns:
@@ -228,19 +234,10 @@ class MojoScorer:
                     f"expected {n_rows}, one per row"
                 )
             if column.levels is None:
-                numeric.append(
-                    np.full(n_rows, np.nan)
-                    if values is None
-                    else batch_codec.numeric_column(values)
-                )
+                numeric.append(_numeric_bytes(values, n_rows))
             else:
                 levels.extend(_levels(column, values, n_rows, unknown))
-        numeric_bytes = (
-            np.concatenate(numeric).astype(batch_codec.FLOAT64, copy=False).tobytes()
-            if numeric
-            else b""
-        )
-        return _Packed(numeric_bytes, batch_codec.pack_strings(levels), unknown)
+        return _Packed(b"".join(numeric), batch_codec.pack_strings(levels), unknown)
 
     def score_frame(self, frame: pd.DataFrame) -> BatchPrediction:
         """Score a pandas DataFrame whose columns are named after the features."""
@@ -325,6 +322,22 @@ class MojoScorer:
             return BatchPrediction("regression", None, None, np.empty(0))
         classes = len(self._layout.model_labels)
         return BatchPrediction(self._layout.task, [], np.empty((0, classes)), None)
+
+
+def _numeric_bytes(values: ColumnValues | None, n_rows: int) -> bytes:
+    """One numeric column as float64 bytes; a checked small batch's array("d") as is."""
+    if values is None:
+        return _NAN_BYTES * n_rows
+    if isinstance(values, array) and values.typecode == "d":
+        # array("d") is in the machine's byte order; the bridge wants little endian.
+        return values.tobytes() if sys.byteorder == "little" else _swapped(values)
+    return batch_codec.numeric_column(values).tobytes()
+
+
+def _swapped(values: array[float]) -> bytes:
+    copy = array("d", values)
+    copy.byteswap()
+    return copy.tobytes()
 
 
 def _levels(

@@ -13,7 +13,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+from array import array
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -133,6 +135,11 @@ def _merged_columns(batches: list[Batch]) -> Columns:
 
 
 def _concatenated(parts: list[ColumnData]) -> ColumnData:
+    if all(isinstance(part, array) for part in parts):
+        merged = array("d")
+        for part in parts:
+            merged.extend(cast("array[float]", part))
+        return merged
     arrays = [part for part in parts if isinstance(part, np.ndarray)]
     if len(arrays) == len(parts):
         return np.concatenate(arrays)

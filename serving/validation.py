@@ -3,18 +3,20 @@
 The checks run once per column over plain lists (a set of the value types,
 then a vectorised finiteness test), so a 10k-row batch costs a few
 milliseconds; the slow per-value path runs only for columns that need
-conversion or hold a bad value.
+conversion or hold a bad value. A small batch (a single row, most often) is
+checked in plain Python instead: numpy's cost per call would be most of it.
 """
 
 from __future__ import annotations
 
 import json
 import math
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import chain
 from operator import itemgetter
-from typing import Any, cast
+from typing import Any, TypeAlias, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -30,13 +32,17 @@ from serving.model_schema import ModelSchema
 
 ColumnValue = float | int | str | None
 RawColumns = dict[str, list[ColumnValue]]
-# Numeric features as float64 arrays (NaN = missing), categorical ones as lists.
-ColumnData = npt.NDArray[np.float64] | list[str | None]
+# Numeric features as float64 arrays (NaN = missing): numpy arrays, or array("d")
+# for small batches; categorical ones as lists.
+NumericColumn: TypeAlias = "npt.NDArray[np.float64] | array[float]"
+ColumnData: TypeAlias = "NumericColumn | list[str | None]"
 Columns = dict[str, ColumnData]
 RowWarnings = dict[int, list[dict[str, str]]]
 
 # Past this many located problems an error lists no more: enough to fix the input.
 MAX_DETAILS = 20
+# Up to this many rows, plain Python checks numbers faster than numpy does.
+SMALL_BATCH_ROWS = 64
 # A row may carry unknown fields (they become warnings), but not without bound:
 # 100k extra keys would cost seconds of CPU and an answer larger than the request.
 MIN_FIELD_LIMIT = 1_000
@@ -240,7 +246,7 @@ class FeatureValidator:
             )
         return columns
 
-    def _plain_numbers(self, raw: RawColumns) -> dict[str, npt.NDArray[np.float64]]:
+    def _plain_numbers(self, raw: RawColumns) -> dict[str, NumericColumn]:
         """All numeric columns in one conversion when they hold only finite numbers.
 
         One array for every numeric feature costs about what one column did;
@@ -249,6 +255,8 @@ class FeatureValidator:
         """
         names = [name for name in self._numeric_order if name in raw]
         values = [raw[name] for name in names]
+        if names and len(values[0]) <= SMALL_BATCH_ROWS:
+            return _small_numbers(names, values)
         if not names or not set(map(type, chain.from_iterable(values))) <= _NUMERIC_OK:
             return {}
         try:
@@ -295,6 +303,32 @@ class FeatureValidator:
                 f"(expected {first.expected}).",
                 bad[:MAX_DETAILS],
             )
+
+
+def _small_numbers(
+    names: list[str], values: list[list[ColumnValue]]
+) -> dict[str, NumericColumn]:
+    """:meth:`FeatureValidator._plain_numbers` for a few rows, without numpy."""
+    columns: dict[str, NumericColumn] = {}
+    for name, column in zip(names, values, strict=True):
+        floats = array("d")
+        for value in column:
+            kind = type(value)
+            if kind is float:
+                if not math.isfinite(cast(float, value)):
+                    return {}
+                floats.append(cast(float, value))
+            elif kind is int:
+                try:
+                    floats.append(float(cast(int, value)))
+                except OverflowError:
+                    return {}
+            elif value is None:
+                floats.append(math.nan)
+            else:
+                return {}
+        columns[name] = floats
+    return columns
 
 
 def _first_repeated(names: Sequence[str]) -> str | None:

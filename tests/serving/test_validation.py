@@ -9,7 +9,18 @@ import pytest
 
 from serving.errors import InvalidInputError, MalformedBodyError
 from serving.model_schema import DataFingerprint, Feature, FeatureStats, ModelSchema
-from serving.validation import FeatureValidator, example_record, parse_json
+from serving.validation import (
+    SMALL_BATCH_ROWS,
+    FeatureValidator,
+    example_record,
+    parse_json,
+)
+
+GOOD_ROW = {"AGE": 50, "RACE": "1"}
+# Small batches are checked in plain Python, bigger ones with numpy: both ways.
+PADDINGS = pytest.mark.parametrize(
+    "padding", [0, SMALL_BATCH_ROWS], ids=["small-batch", "numpy-batch"]
+)
 
 
 @pytest.fixture(scope="module")
@@ -40,17 +51,27 @@ def validator() -> FeatureValidator:
     return FeatureValidator(schema)
 
 
+@PADDINGS
 def test_records_from_well_formed_rows_become_columns_without_warnings(
-    validator: FeatureValidator,
+    validator: FeatureValidator, padding: int
 ) -> None:
     batch = validator.from_records(
-        [{"AGE": 65, "RACE": "1"}, {"AGE": 70.5, "RACE": None}]
+        [{"AGE": 65, "RACE": "1"}, {"AGE": 70.5, "RACE": None}] + [GOOD_ROW] * padding
     )
 
-    assert batch.columns["AGE"].tolist() == [65.0, 70.5]
-    assert batch.columns["RACE"] == ["1", None]
-    assert batch.n_rows == 2
+    assert batch.columns["AGE"].tolist()[:2] == [65.0, 70.5]
+    assert batch.columns["RACE"][:2] == ["1", None]
+    assert batch.n_rows == 2 + padding
     assert batch.warnings == {}
+
+
+@PADDINGS
+def test_missing_numbers_become_nan_in_either_path(
+    validator: FeatureValidator, padding: int
+) -> None:
+    batch = validator.from_records([{"AGE": None, "RACE": "1"}] + [GOOD_ROW] * padding)
+
+    assert math.isnan(batch.columns["AGE"][0])
 
 
 def test_numbers_for_a_categorical_feature_become_level_text(
@@ -108,11 +129,16 @@ def test_missing_and_extra_fields_give_per_row_warnings(
         "boolean-for-level",
     ],
 )
+@PADDINGS
 def test_bad_values_are_refused_naming_row_field_and_expected_form(
-    validator: FeatureValidator, record: dict[str, Any], field: str, problem: str
+    validator: FeatureValidator,
+    record: dict[str, Any],
+    field: str,
+    problem: str,
+    padding: int,
 ) -> None:
     with pytest.raises(InvalidInputError) as caught:
-        validator.from_records([{"AGE": 50, "RACE": "1"}, record])
+        validator.from_records([GOOD_ROW, record] + [GOOD_ROW] * padding)
 
     detail = caught.value.details[0]
     assert (detail.row, detail.field, detail.problem) == (1, field, problem)
