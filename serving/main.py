@@ -10,7 +10,6 @@ one process the JVM already scores a batch on several threads.
 from __future__ import annotations
 
 import logging
-import os
 
 import uvicorn
 
@@ -25,7 +24,6 @@ def main() -> None:
     """Serve the configured model on ``SERVING_HOST:SERVING_PORT``."""
     settings = Settings()
     configure_logging(settings.log_level, settings.log_format)
-    _bound_registry_calls(settings)
     logger.info(
         "starting scorer on %s:%s for %s",
         settings.host,
@@ -41,20 +39,6 @@ def main() -> None:
         access_log=False,
         server_header=False,
         timeout_graceful_shutdown=10,
-    )
-
-
-def _bound_registry_calls(settings: Settings) -> None:
-    """Cap MLflow's HTTP calls, which it configures only through the environment.
-
-    A registry that hangs must not stall a poll for minutes; values a user set
-    in MLFLOW_HTTP_REQUEST_* themselves win.
-    """
-    os.environ.setdefault(
-        "MLFLOW_HTTP_REQUEST_TIMEOUT", str(settings.registry_timeout_s)
-    )
-    os.environ.setdefault(
-        "MLFLOW_HTTP_REQUEST_MAX_RETRIES", str(settings.registry_retries)
     )
 
 

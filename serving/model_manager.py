@@ -36,10 +36,10 @@ from serving.registry import (
     PROVENANCE_FILE,
     ArtifactLayoutError,
     ModelCacheError,
-    ModelRegistry,
     RegistryUnavailableError,
     VersionRef,
 )
+from serving.registry_process import OutOfProcessRegistry
 from serving.runtime_errors import MojoRuntimeError
 from serving.scorer import MojoScorer
 
@@ -63,12 +63,14 @@ class ModelManager:
         self._registry = (
             None
             if settings.local_model_dir is not None
-            else ModelRegistry(
+            else OutOfProcessRegistry(
                 settings.tracking_uri,
                 settings.model_name,
                 alias=settings.model_alias,
                 version=settings.model_version,
                 cache_dir=settings.cache_dir,
+                timeout_s=settings.registry_timeout_s,
+                retries=settings.registry_retries,
             )
         )
         self._current: ModelGeneration | None = None

@@ -7,6 +7,11 @@ loaded and passed its smoke test in a ``current`` pointer, so that a scorer
 started while the registry is down can serve that one. Nothing downloaded is
 ever unpickled, and no downloaded path may leave the cache folder.
 
+:class:`ModelRegistry` asks through MLflow's client, imported on first use.
+The scorer process itself only uses its cache methods; its lookups and
+downloads go through :mod:`serving.registry_process`, which keeps MLflow in a
+child process.
+
 Cache layout::
 
     <cache_dir>/<quoted model name>/
@@ -85,14 +90,17 @@ class ModelRegistry:
 
     def resolve(self) -> VersionRef:
         """Ask the registry which version the alias (or the fixed version) names."""
-        client = self._client()
         try:
+            client = self._client()
             if self.version is not None:
                 found = client.get_model_version(self.model_name, self.version)
             else:
                 found = client.get_model_version_by_alias(self.model_name, self.alias)
+        except RegistryUnavailableError:
+            raise
         except Exception as exc:
-            # MLflow raises its own and SQLAlchemy's errors here; all mean "no answer".
+            # MLflow raises its own, SQLAlchemy's and import errors (a missing
+            # database driver) here; all mean "no answer".
             raise RegistryUnavailableError(
                 f"The registry at {self.tracking_uri} could not resolve "
                 f"{self._reference()}: {_first_line(exc)}"
@@ -104,12 +112,20 @@ class ModelRegistry:
             run_id=found.run_id or None,
         )
 
-    def fetch(self, ref: VersionRef) -> Path:
-        """The cached folder of ``ref``; its three files are downloaded if missing."""
+    def cached_folder(self, ref: VersionRef) -> Path | None:
+        """The cached folder of ``ref`` when all its files are there, else None."""
         target = self._version_dir(ref.version)
         if all((target / name).is_file() for name in (*MODEL_FILES, PROVENANCE_FILE)):
-            logger.info("model %s version %s found in cache", ref.name, ref.version)
             return target
+        return None
+
+    def fetch(self, ref: VersionRef) -> Path:
+        """The cached folder of ``ref``; its three files are downloaded if missing."""
+        cached = self.cached_folder(ref)
+        if cached is not None:
+            logger.info("model %s version %s found in cache", ref.name, ref.version)
+            return cached
+        target = self._version_dir(ref.version)
 
         staging = self._make_staging_dir()
         try:
@@ -162,14 +178,13 @@ class ModelRegistry:
         return ref, folder
 
     def _client(self) -> Any:
-        if self.tracking_uri.startswith(_SQLITE_PREFIX):
-            # MLflow would create an empty database at a wrong path; refuse instead.
-            database = Path(self.tracking_uri.removeprefix(_SQLITE_PREFIX))
-            if not database.is_file():
-                raise RegistryUnavailableError(
-                    f"No MLflow database at {database} (from {self.tracking_uri}); "
-                    f"train a model first or set SERVING_TRACKING_URI."
-                )
+        database = sqlite_database(self.tracking_uri)
+        # MLflow would create an empty database at a wrong path; refuse instead.
+        if database is not None and not database.is_file():
+            raise RegistryUnavailableError(
+                f"No MLflow database at {database} (from {self.tracking_uri}); "
+                f"train a model first or set SERVING_TRACKING_URI."
+            )
         # Imported on first use: a scorer serving a local folder never pays for it.
         from mlflow import MlflowClient  # noqa: PLC0415
 
@@ -223,6 +238,13 @@ class ModelRegistry:
         if self.version is not None:
             return f"models:/{self.model_name}/{self.version}"
         return f"models:/{self.model_name}@{self.alias}"
+
+
+def sqlite_database(tracking_uri: str) -> Path | None:
+    """The database file of a ``sqlite:///`` URI, None for other stores."""
+    if not tracking_uri.startswith(_SQLITE_PREFIX):
+        return None
+    return Path(tracking_uri.removeprefix(_SQLITE_PREFIX))
 
 
 def _find_model_files(repository: Any) -> dict[str, str]:
