@@ -320,7 +320,7 @@ async def _scored(
     metrics: ServingMetrics = request.app.state.metrics
     with _leased(request) as generation:
         scored = await run_in_threadpool(work, generation, metrics)
-    metrics.rows_scored.labels(endpoint).inc(scored.rows)
+    metrics.count_rows(endpoint, scored.rows)
     return Response(scored.body, media_type=media_type)
 
 
@@ -337,7 +337,7 @@ async def _scored_small(request: Request, body: bytes, max_rows: int) -> Respons
                 generation.scorer.score_columns_json, batch.columns, batch.n_rows
             )
         scored = predictions.json_answer(generation, batch, prediction, metrics)
-    metrics.rows_scored.labels("/predict").inc(scored.rows)
+    metrics.count_rows("/predict", scored.rows)
     return Response(scored.body, media_type=JSON_MEDIA_TYPE)
 
 

@@ -55,6 +55,11 @@ class ModelGeneration:
             "run_id": identity.run_id,
         }
         self.model_info_json = orjson.dumps(self._model_info())
+        # Every /predict answer starts the same way for this generation.
+        self.predict_answer_head = (
+            orjson.dumps({"model": self.model_ref, "task": scorer.schema.task})[:-1]
+            + b',"predictions":['
+        )
         # Small /predict requests: scored from the event loop, merged under load.
         self.small_batches = SmallBatchScorer(scorer)
         self._leases = 0

@@ -94,6 +94,7 @@ class ServingMetrics:
             registry=self.registry,
         )
         self._request_children: dict[tuple[str, int], tuple[Counter, Histogram]] = {}
+        self._rows_children: dict[str, Counter] = {}
 
     def count_request(self, endpoint: str, status: int, seconds: float) -> None:
         """Count one answered request and its duration."""
@@ -108,6 +109,13 @@ class ServingMetrics:
             self._request_children[endpoint, status] = children
         children[0].inc()
         children[1].observe(seconds)
+
+    def count_rows(self, endpoint: str, rows: int) -> None:
+        """Count rows scored by one request."""
+        child = self._rows_children.get(endpoint)
+        if child is None:
+            child = self._rows_children[endpoint] = self.rows_scored.labels(endpoint)
+        child.inc(rows)
 
     def set_model(
         self, name: str, version: str | None, alias: str | None, source: str

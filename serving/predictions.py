@@ -67,9 +67,8 @@ def json_answer(
 ) -> Scored:
     """The ``POST /predict`` answer: model, task and one object per row."""
     _add_unknown_level_warnings(batch, prediction.unknown_levels, metrics)
-    head = orjson.dumps({"model": generation.model_ref, "task": prediction.task})
     rows = _json_rows_with_warnings(prediction.lines, batch.warnings)
-    return Scored(head[:-1] + b',"predictions":[' + rows + b"]}", batch.n_rows)
+    return Scored(generation.predict_answer_head + rows + b"]}", batch.n_rows)
 
 
 def predict_invocations(
