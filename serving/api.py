@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
-from serving import predictions
+from serving import affinity, predictions
 from serving.config import Settings
 from serving.errors import (
     JSON_MEDIA_TYPE,
@@ -91,6 +91,8 @@ def create_app(settings: Settings) -> FastAPI:
         manager = ModelManager(settings, metrics)
         await run_in_threadpool(manager.start)
         app.state.manager = manager
+        if settings.pin_event_loop:
+            affinity.pin_current_thread()
         # Everything loaded so far lives as long as the process: move it out of
         # the collector's reach, so full collections under load stay short.
         gc.collect()

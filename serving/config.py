@@ -60,6 +60,12 @@ class Settings(BaseSettings):
         "the event loop, merged with concurrent ones; 0 sends every request to a "
         "worker thread.",
     )
+    pin_event_loop: bool = Field(
+        default=True,
+        description="Keep the event loop, and the JVM thread that answers its "
+        "single requests, on one CPU: a request then reaches the JVM without "
+        "waking another core. Turn off when several scorers share the same CPUs.",
+    )
     admin_token: SecretStr | None = None
     api_key: SecretStr | None = None
     cors_origins: Annotated[list[str], NoDecode] = Field(

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from py4j.java_gateway import find_jar_path
 
+from serving import affinity
 from serving.runtime_errors import JavaBuildError, JavaNotFoundError
 
 logger = logging.getLogger(__name__)
@@ -107,7 +108,8 @@ def _compile(genmodel_jar: Path, source_dir: Path, output_dir: Path) -> None:
         str(output_dir),
         *[str(source) for source in java_sources(source_dir)],
     ]
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    with affinity.every_cpu():
+        result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise JavaBuildError(
             f"javac failed on {source_dir} against {genmodel_jar} "

@@ -7,7 +7,9 @@ Java gateway (commands encoded and answers decoded by ``py4j.protocol``) over
 an asyncio stream, so the loop serves other requests while the JVM scores.
 
 One call is in flight at a time; :mod:`serving.small_batches` merges the
-requests that arrive meanwhile into the next call. A Java exception comes back
+requests that arrive meanwhile into the next call. While calls come one at a
+time, the Java thread that serves this connection runs on the event loop's CPU
+when the loop is pinned (:mod:`serving.affinity`). A Java exception comes back
 as :class:`JavaCallRefused` (the caller retries on the blocking client, which
 reads the exception's details); a closed or broken connection as
 :class:`~serving.runtime_errors.RuntimeUnavailable`.
@@ -22,11 +24,13 @@ from typing import cast
 
 from py4j import protocol
 
+from serving import affinity
 from serving.runtime_errors import RuntimeUnavailable
 
 logger = logging.getLogger(__name__)
 
 _LOOPBACK = "127.0.0.1"
+_ENTRY_POINT = protocol.ENTRY_POINT_OBJECT_ID
 
 
 class JavaCallRefused(Exception):
@@ -77,6 +81,26 @@ class _LineProtocol(asyncio.Protocol):
         return await answer
 
 
+class _ThreadPlacement:
+    """Where one Java thread runs: on the event loop's CPUs, or on every CPU."""
+
+    def __init__(
+        self, thread_id: int, loop_cpus: frozenset[int], all_cpus: frozenset[int]
+    ) -> None:
+        self.thread_id = thread_id
+        self._loop_cpus = loop_cpus
+        self._all_cpus = all_cpus
+        self._on_loop_cpus: bool | None = None
+
+    def share_loop_cpu(self, wanted: bool) -> None:
+        """Move the thread when ``wanted`` differs from where it is: one syscall."""
+        if wanted == self._on_loop_cpus:
+            return
+        cpus = self._loop_cpus if wanted else self._all_cpus
+        if affinity.move_thread(self.thread_id, cpus):
+            self._on_loop_cpus = wanted
+
+
 class AsyncJavaChannel:
     """One authenticated py4j connection driven by the event loop."""
 
@@ -87,27 +111,28 @@ class AsyncJavaChannel:
         self._connection: _LineProtocol | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
+        # Set by the caller: True while calls come one at a time.
+        self.share_loop_cpu = False
+        self._placement: _ThreadPlacement | None = None
 
     async def call(self, target_id: str, method: str, *args: object) -> str:
         """Call ``method`` on the Java object ``target_id``; its String result."""
         self._follow_running_loop()
         async with self._lock:
             connection = await self._connected()
-            parts = "".join(protocol.get_command_part(arg) for arg in args)
-            command = (
-                f"{protocol.CALL_COMMAND_NAME}{target_id}\n{method}\n"
-                f"{parts}{protocol.END_COMMAND_PART}"
-            )
-            answer = await self._exchange(connection, command)
-            if answer.startswith(protocol.ERROR):
-                await self._release_exception(connection, answer)
-                raise JavaCallRefused(f"{method} raised a Java exception")
-            if not answer.startswith(protocol.SUCCESS + protocol.STRING_TYPE):
+            if self._placement is not None:
+                self._placement.share_loop_cpu(self.share_loop_cpu)
+            result = await self._call(connection, target_id, method, args)
+            if not isinstance(result, str):
                 raise RuntimeUnavailable(
-                    f"the JVM answered {method} with {answer[:40]!r}; expected a string"
+                    f"the JVM answered {method} with {result!r}; expected a string"
                 )
-            result: str = protocol.get_return_value(answer, None)
             return result
+
+    @property
+    def java_thread_id(self) -> int | None:
+        """The Linux id of the Java thread serving this channel, once it is placed."""
+        return None if self._placement is None else self._placement.thread_id
 
     def close(self) -> None:
         """Close the connection; safe from any thread, and more than once."""
@@ -144,6 +169,32 @@ class AsyncJavaChannel:
         self._lock = asyncio.Lock()
         self._loop = None
 
+    async def _call(
+        self,
+        connection: _LineProtocol,
+        target_id: str,
+        method: str,
+        args: tuple[object, ...],
+    ) -> object:
+        parts = "".join(protocol.get_command_part(arg) for arg in args)
+        command = (
+            f"{protocol.CALL_COMMAND_NAME}{target_id}\n{method}\n"
+            f"{parts}{protocol.END_COMMAND_PART}"
+        )
+        answer = await self._exchange(connection, command)
+        if answer.startswith(protocol.ERROR):
+            await self._release_exception(connection, answer)
+            raise JavaCallRefused(f"{method} raised a Java exception")
+        if not answer.startswith(protocol.SUCCESS) or answer[1:2] not in (
+            protocol.STRING_TYPE,
+            protocol.INTEGER_TYPE,
+            protocol.LONG_TYPE,
+        ):
+            raise RuntimeUnavailable(
+                f"the JVM answered {method} with {answer[:40]!r}; expected a value"
+            )
+        return protocol.get_return_value(answer, None)
+
     async def _connected(self) -> _LineProtocol:
         if self._closed:
             raise RuntimeUnavailable("the JVM has been stopped; open a new scorer")
@@ -164,7 +215,20 @@ class AsyncJavaChannel:
         if not (await self._exchange(connection, auth)).startswith(protocol.SUCCESS):
             self.close()
             raise RuntimeUnavailable("the JVM refused the py4j auth token")
+        self._placement = await self._placement_for(connection)
         return connection
+
+    async def _placement_for(
+        self, connection: _LineProtocol
+    ) -> _ThreadPlacement | None:
+        """How to move the Java thread of this connection; None: loop not pinned."""
+        loop_cpus = affinity.thread_cpus() if affinity.supported() else None
+        if loop_cpus is None or loop_cpus == affinity.process_cpus():
+            return None
+        thread_id = await self._call(connection, _ENTRY_POINT, "callerThreadId", ())
+        if not isinstance(thread_id, int) or thread_id < 0:
+            return None
+        return _ThreadPlacement(thread_id, loop_cpus, affinity.process_cpus())
 
     async def _exchange(self, connection: _LineProtocol, command: str) -> str:
         """Send one command, read its one-line answer (without the leading '!')."""

@@ -27,6 +27,7 @@ from typing import Any
 import orjson
 
 import serving
+from serving import affinity
 from serving.registry import (
     ArtifactLayoutError,
     ModelCacheError,
@@ -149,13 +150,14 @@ class OutOfProcessRegistry:
             orjson.dumps(request).decode(),
         ]
         try:
-            done = subprocess.run(
-                command,
-                capture_output=True,
-                timeout=deadline_s,
-                env=self._child_environment(),
-                check=False,
-            )
+            with affinity.every_cpu():
+                done = subprocess.run(
+                    command,
+                    capture_output=True,
+                    timeout=deadline_s,
+                    env=self._child_environment(),
+                    check=False,
+                )
         except subprocess.TimeoutExpired as exc:
             raise RegistryUnavailableError(
                 f"The registry at {self.tracking_uri} did not answer a "

@@ -6,6 +6,8 @@ scored over the JVM channel (:mod:`serving.jvm_channel`). One call is in
 flight at a time: the requests that arrive while it runs wait for it to
 finish and then go together as one batch, one bridge crossing for all of them.
 Under load that is what keeps the JVM round trip from limiting throughput.
+A call made alone may run its Java thread on the event loop's CPU; merged
+calls let it run beside the loop (see :mod:`serving.affinity`).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ class SmallBatchScorer:
 
     def __init__(self, scorer: MojoScorer) -> None:
         self._scorer = scorer
+        self._channel = scorer.runtime.channel
         self._waiting: list[_Waiting] = []
         self._busy = False
         self._draining: asyncio.Task[None] | None = None
@@ -58,6 +61,7 @@ class SmallBatchScorer:
             self._waiting.append(_Waiting(batch, answer))
             return await answer
         self._busy = True
+        self._channel.share_loop_cpu = True
         try:
             return await self._scorer.score_columns_json_async(
                 batch.columns, batch.n_rows
@@ -73,6 +77,7 @@ class SmallBatchScorer:
             self._busy = False
 
     async def _drain(self) -> None:
+        self._channel.share_loop_cpu = False
         try:
             while self._waiting:
                 await self._score_group(self._take_group())

@@ -7,6 +7,9 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
 import javax.net.ServerSocketFactory;
 import py4j.GatewayServer;
 
@@ -58,6 +61,19 @@ public final class ScoringGateway {
   /** Load a MOJO into a batch scorer with {@code workers} threads. */
   public BatchScorer loadScorer(String mojoPath, int workers) throws IOException {
     return BatchScorer.load(mojoPath, workers);
+  }
+
+  /**
+   * The Linux id of the thread that runs this call: py4j serves each connection on a thread of
+   * its own, so the caller learns which thread answers it. -1 where /proc/thread-self is missing.
+   */
+  public long callerThreadId() {
+    try {
+      Path link = Files.readSymbolicLink(Paths.get("/proc/thread-self"));
+      return Long.parseLong(link.getFileName().toString());
+    } catch (IOException | UnsupportedOperationException | NumberFormatException exc) {
+      return -1;
+    }
   }
 
   /** Heap in use, in bytes. */
