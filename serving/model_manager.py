@@ -280,6 +280,7 @@ class ModelManager:
         generation = ModelGeneration(scorer, identity)
         try:
             generation.smoke_test()
+            generation.warm_up()
         except (ModelLoadFailure, MojoRuntimeError, ValueError) as exc:
             generation.close_when_idle(grace_s=0)
             raise ModelLoadFailure(str(exc)) from exc
