@@ -263,8 +263,9 @@ class FeatureValidator:
             table = np.array(values, dtype=np.float64)
         except (OverflowError, ValueError):
             return {}
-        nones = sum(column.count(None) for column in values)
-        if int(np.count_nonzero(~np.isfinite(table))) != nones:
+        # Every NaN must be a null (missing), not a NaN or infinity that was sent.
+        not_finite = int(np.count_nonzero(~np.isfinite(table)))
+        if not_finite and not_finite != sum(column.count(None) for column in values):
             return {}
         return dict(zip(names, table, strict=True))
 

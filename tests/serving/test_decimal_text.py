@@ -75,15 +75,20 @@ def probe(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
     return [str(probe_classes), str(classes)]
 
 
-def _written(classpath: list[str], values: list[float]) -> list[tuple[str, str]]:
+def _probe(classpath: list[str], lines: list[str], *args: str) -> list[str]:
     done = subprocess.run(
-        ["java", "-cp", ":".join(classpath), "mojoserve.DecimalTextProbe"],
-        input="\n".join(_bits(value) for value in values) + "\n",
+        ["java", "-cp", ":".join(classpath), "mojoserve.DecimalTextProbe", *args],
+        input="\n".join(lines) + "\n",
         check=True,
         capture_output=True,
         text=True,
     )
-    pairs = [line.split(" ") for line in done.stdout.splitlines()]
+    return done.stdout.splitlines()
+
+
+def _written(classpath: list[str], values: list[float]) -> list[tuple[str, str]]:
+    answers = _probe(classpath, [_bits(value) for value in values])
+    pairs = [line.split(" ") for line in answers]
     return [(sink, builder) for sink, builder in pairs]
 
 
@@ -124,3 +129,54 @@ def test_from_a_tenth_up_the_text_reads_back_as_the_same_double(
     assert all(
         float(sink) == value for value, (sink, _) in zip(values, written, strict=True)
     )
+
+
+def _decimal_texts() -> list[str]:
+    generator = random.Random(5)
+    texts = ["0", "-0", "+7", "1.", ".5", "-.25", "007", "123456789012345"]
+    for _ in range(20_000):
+        whole = str(generator.randrange(10 ** generator.randint(0, 9)))
+        fraction = str(generator.randrange(10 ** generator.randint(1, 8)))
+        texts.append(f"{generator.choice(['', '-'])}{whole}.{fraction}")
+    for _ in range(5_000):
+        texts.append(str(generator.uniform(-1e6, 1e6)))
+    return texts
+
+
+def test_plain_decimals_read_exactly_as_the_full_parser_reads_them(
+    probe: list[str],
+) -> None:
+    texts = _decimal_texts()
+
+    answers = _probe(probe, texts, "parse")
+
+    assert len(answers) == len(texts)
+    read = [(text, answer) for text, answer in zip(texts, answers, strict=True)]
+    assert sum(answer != "-" for _, answer in read) > len(texts) // 2
+    for text, answer in read:
+        if answer != "-":
+            assert answer == _bits(float(text)), text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "-",
+        ".",
+        "1e5",
+        "1E-3",
+        " 1",
+        "1 ",
+        "1,5",
+        "NaN",
+        "Infinity",
+        "0x10",
+        "1.2.3",
+        "--1",
+        "1234567890123456",
+        "12345678.12345678",
+    ],
+)
+def test_other_texts_are_left_to_genmodel(probe: list[str], text: str) -> None:
+    assert _probe(probe, [text], "parse") == ["-"]

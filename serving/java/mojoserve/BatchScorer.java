@@ -21,8 +21,10 @@ import java.util.Base64;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Scores whole batches of rows with one MOJO, so that Python crosses the py4j bridge once per
@@ -59,16 +61,7 @@ public final class BatchScorer implements AutoCloseable {
     this.task = taskOf(model.getModelCategory());
     this.workers = Math.max(1, workers);
     this.wrapper = ThreadLocal.withInitial(() -> newWrapper(model));
-    this.pool =
-        this.workers > 1
-            ? Executors.newFixedThreadPool(
-                this.workers - 1,
-                r -> {
-                  Thread thread = new Thread(r, "mojoserve-scorer");
-                  thread.setDaemon(true);
-                  return thread;
-                })
-            : null;
+    this.pool = this.workers > 1 ? startedPool(this.workers - 1) : null;
     this.featureNames = inputNames(model);
     this.categorical = new boolean[featureNames.length];
     for (int i = 0; i < featureNames.length; i++) {
@@ -76,6 +69,28 @@ public final class BatchScorer implements AutoCloseable {
     }
     this.width = task.equals("regression") ? 1 : 1 + model.getNumResponseClasses();
     this.json = new JsonRows(labels());
+  }
+
+  /**
+   * Threads that score parts of big batches, started now: a thread inherits the CPUs its
+   * creator may use, and the thread that serves the event loop's small calls may be held to
+   * one CPU (see the Python module serving.affinity).
+   */
+  private static ThreadPoolExecutor startedPool(int threads) {
+    ThreadPoolExecutor pool =
+        new ThreadPoolExecutor(
+            threads,
+            threads,
+            0L,
+            TimeUnit.MILLISECONDS,
+            new LinkedBlockingQueue<>(),
+            r -> {
+              Thread thread = new Thread(r, "mojoserve-scorer");
+              thread.setDaemon(true);
+              return thread;
+            });
+    pool.prestartAllCoreThreads();
+    return pool;
   }
 
   private static EasyPredictModelWrapper newWrapper(GenModel model) {
@@ -299,7 +314,7 @@ public final class BatchScorer implements AutoCloseable {
       for (int f = 0; f < featureNames.length; f++) {
         int column = columnOfFeature[f];
         if (column >= 0 && values[column] != null) {
-          row.put(featureNames[f], values[column]);
+          row.put(featureNames[f], cell(f, values[column]));
         }
       }
       try {
@@ -312,6 +327,21 @@ public final class BatchScorer implements AutoCloseable {
       out.append('\n');
     }
     return out.toString().getBytes(StandardCharsets.UTF_8);
+  }
+
+  /**
+   * A CSV field as genmodel should see it: a plain decimal in a numeric column already read
+   * (reading numbers from text is most of a CSV request's cost), anything else as the text,
+   * for genmodel's own rules.
+   */
+  private Object cell(int feature, String text) {
+    if (!categorical[feature]) {
+      double number = DecimalText.parsePlainDecimal(text);
+      if (!Double.isNaN(number)) {
+        return number;
+      }
+    }
+    return text;
   }
 
   private String[] labels() {

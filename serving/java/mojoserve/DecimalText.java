@@ -17,8 +17,14 @@ final class DecimalText {
   private static final long SCALE = 100_000_000_000_000_000L;
   private static final long MANTISSA_MASK = (1L << 52) - 1;
   private static final byte[] PAIRS = new byte[200];
+  private static final int MAX_EXACT_DIGITS = 15;
+  private static final double[] POWERS_OF_TEN = new double[MAX_EXACT_DIGITS + 1];
 
   static {
+    POWERS_OF_TEN[0] = 1;
+    for (int k = 1; k <= MAX_EXACT_DIGITS; k++) {
+      POWERS_OF_TEN[k] = POWERS_OF_TEN[k - 1] * 10;
+    }
     for (int i = 0; i < 100; i++) {
       PAIRS[2 * i] = (byte) ('0' + i / 10);
       PAIRS[2 * i + 1] = (byte) ('0' + i % 10);
@@ -26,6 +32,46 @@ final class DecimalText {
   }
 
   private DecimalText() {}
+
+  /**
+   * A plain decimal such as {@code -12.375} read exactly as {@link Double#parseDouble} would,
+   * about ten times faster; NaN for any other text (exponents, spaces, more than 15 digits), which
+   * the caller then hands to genmodel as text.
+   *
+   * <p>Up to 15 digits, the digits form an exact double and so does 10^k for k up to 22; their
+   * quotient is then correctly rounded, the same double the full parser finds.
+   */
+  static double parsePlainDecimal(CharSequence text) {
+    int length = text.length();
+    int at = 0;
+    boolean negative = false;
+    if (length > 0 && (text.charAt(0) == '-' || text.charAt(0) == '+')) {
+      negative = text.charAt(0) == '-';
+      at = 1;
+    }
+    long digits = 0;
+    int count = 0;
+    int decimals = -1;
+    for (; at < length; at++) {
+      char c = text.charAt(at);
+      if (c >= '0' && c <= '9') {
+        digits = digits * 10 + (c - '0');
+        count++;
+        if (decimals >= 0) {
+          decimals++;
+        }
+      } else if (c == '.' && decimals < 0) {
+        decimals = 0;
+      } else {
+        return Double.NaN;
+      }
+    }
+    if (count == 0 || count > MAX_EXACT_DIGITS) {
+      return Double.NaN;
+    }
+    double value = decimals > 0 ? digits / POWERS_OF_TEN[decimals] : (double) digits;
+    return negative ? -value : value;
+  }
 
   /** {@code round(p * 10^17)}, exact, for 0 < p < 1; 0 when it rounds to nothing, -1 outside. */
   static long scaledProbability(double p) {

@@ -6,8 +6,11 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 
 /**
- * Test probe: reads one double per line (its raw bits in hex) and prints how the JSON writer
- * writes it, so that the Python test can compare with exact decimal arithmetic.
+ * Test probe for the Python tests, one value per line on stdin, one answer per line on stdout.
+ *
+ * <p>Without arguments: a double (its raw bits in hex) in, the text the JSON writer and the CSV
+ * writer make of it out. With {@code parse}: a text in, the raw bits in hex of what {@link
+ * DecimalText#parsePlainDecimal} reads, or {@code -} when it leaves the text to genmodel.
  */
 public final class DecimalTextProbe {
   private DecimalTextProbe() {}
@@ -19,6 +22,15 @@ public final class DecimalTextProbe {
     ByteSink sink = new ByteSink(64);
     StringBuilder builder = new StringBuilder();
     String line;
+    if (args.length > 0 && args[0].equals("parse")) {
+      while ((line = in.readLine()) != null) {
+        double value = DecimalText.parsePlainDecimal(line);
+        out.println(
+            Double.isNaN(value) ? "-" : Long.toHexString(Double.doubleToRawLongBits(value)));
+      }
+      out.flush();
+      return;
+    }
     while ((line = in.readLine()) != null) {
       double p = Double.longBitsToDouble(Long.parseUnsignedLong(line.trim(), 16));
       ByteSink one = new ByteSink(1);
