@@ -55,6 +55,8 @@ public final class BatchScorer implements AutoCloseable {
   private final boolean[] categorical;
   private final int width;
   private final JsonRows json;
+  /** The class labels as CSV fields (quoted where needed), UTF-8; null for regression. */
+  private final byte[][] csvLabels;
 
   private BatchScorer(GenModel model, int workers) {
     this.model = model;
@@ -69,6 +71,7 @@ public final class BatchScorer implements AutoCloseable {
     }
     this.width = task.equals("regression") ? 1 : 1 + model.getNumResponseClasses();
     this.json = new JsonRows(labels());
+    this.csvLabels = csvFields(labels());
   }
 
   /**
@@ -268,6 +271,8 @@ public final class BatchScorer implements AutoCloseable {
     CsvReader headerReader = new CsvReader(text, 0, text.length, firstLine);
     String[] header = headerReader.readHeader();
     boolean[] wanted = new boolean[header.length];
+    // Numbers are read from the text right away, a string made only for anything else.
+    boolean[] numericColumn = new boolean[header.length];
     int[] columnOfFeature = new int[featureNames.length];
     for (int f = 0; f < featureNames.length; f++) {
       columnOfFeature[f] = -1;
@@ -275,6 +280,7 @@ public final class BatchScorer implements AutoCloseable {
         if (header[c].equals(featureNames[f])) {
           columnOfFeature[f] = c;
           wanted[c] = true;
+          numericColumn[c] = !categorical[f];
         }
       }
     }
@@ -295,26 +301,37 @@ public final class BatchScorer implements AutoCloseable {
           int from = (int) starts[2 * part];
           int to = part + 1 < ranges ? (int) starts[2 * part + 2] : text.length;
           CsvReader reader = new CsvReader(text, from, to, starts[2 * part + 1]);
-          pieces[part] = scoreCsvRange(text, reader, wanted, columnOfFeature);
+          pieces[part] = scoreCsvRange(text, reader, wanted, numericColumn, columnOfFeature);
         });
     return concat(head, pieces);
   }
 
   private byte[] scoreCsvRange(
-      char[] text, CsvReader reader, boolean[] wanted, int[] columnOfFeature)
+      char[] text,
+      CsvReader reader,
+      boolean[] wanted,
+      boolean[] numericColumn,
+      int[] columnOfFeature)
       throws PredictException {
     EasyPredictModelWrapper wrapper = this.wrapper.get();
     String[] labels = labels();
     String[] values = new String[wanted.length];
+    double[] numbers = new double[wanted.length];
     RowData row = new RowData();
     double[] result = new double[width];
-    StringBuilder out = new StringBuilder(1024);
-    while (reader.next(wanted, values)) {
+    ByteSink out = new ByteSink(2 * (reader.end() - reader.position()));
+    while (reader.next(wanted, numericColumn, values, numbers)) {
       row.clear();
       for (int f = 0; f < featureNames.length; f++) {
         int column = columnOfFeature[f];
-        if (column >= 0 && values[column] != null) {
-          row.put(featureNames[f], cell(f, values[column]));
+        if (column < 0) {
+          continue;
+        }
+        if (!Double.isNaN(numbers[column])) {
+          row.put(featureNames[f], numbers[column]);
+        } else if (values[column] != null) {
+          // Levels, and numbers in other forms: genmodel's own rules read them.
+          row.put(featureNames[f], values[column]);
         }
       }
       try {
@@ -322,26 +339,25 @@ public final class BatchScorer implements AutoCloseable {
       } catch (PredictException exc) {
         throw new PredictException("line " + reader.recordLine + ": " + exc.getMessage());
       }
-      out.append(text, reader.recordStart, reader.recordEnd - reader.recordStart).append(',');
-      appendPrediction(out, result, 0, labels);
-      out.append('\n');
+      out.appendChars(text, reader.recordStart, reader.recordEnd);
+      out.append((byte) ',');
+      appendPrediction(out, result, 0);
+      out.append((byte) '\n');
     }
-    return out.toString().getBytes(StandardCharsets.UTF_8);
+    return out.toByteArray();
   }
 
-  /**
-   * A CSV field as genmodel should see it: a plain decimal in a numeric column already read
-   * (reading numbers from text is most of a CSV request's cost), anything else as the text,
-   * for genmodel's own rules.
-   */
-  private Object cell(int feature, String text) {
-    if (!categorical[feature]) {
-      double number = DecimalText.parsePlainDecimal(text);
-      if (!Double.isNaN(number)) {
-        return number;
-      }
+  private static byte[][] csvFields(String[] labels) {
+    if (labels == null) {
+      return null;
     }
-    return text;
+    byte[][] fields = new byte[labels.length][];
+    for (int k = 0; k < labels.length; k++) {
+      StringBuilder field = new StringBuilder();
+      CsvReader.appendField(field, labels[k]);
+      fields[k] = field.toString().getBytes(StandardCharsets.UTF_8);
+    }
+    return fields;
   }
 
   private String[] labels() {
@@ -364,15 +380,15 @@ public final class BatchScorer implements AutoCloseable {
   }
 
   /** The prediction columns of one result row: label and probabilities, or the value. */
-  private void appendPrediction(StringBuilder out, double[] results, int base, String[] labels) {
-    if (labels == null) {
-      out.append(results[base]);
+  private void appendPrediction(ByteSink out, double[] results, int base) {
+    if (csvLabels == null) {
+      out.append(Double.toString(results[base]));
       return;
     }
-    CsvReader.appendField(out, labels[(int) results[base]]);
+    out.append(csvLabels[(int) results[base]]);
     for (int k = 1; k < width; k++) {
-      out.append(',');
-      DecimalText.appendProbability(out, results[base + k]);
+      out.append((byte) ',');
+      out.appendProbability(results[base + k]);
     }
   }
 

@@ -28,6 +28,22 @@ final class ByteSink {
     append(text.getBytes(StandardCharsets.UTF_8));
   }
 
+  /** {@code text[from, to)} as UTF-8; ASCII, the usual case, byte by byte. */
+  void appendChars(char[] text, int from, int to) {
+    ensure(to - from);
+    int at = size;
+    for (int i = from; i < to; i++) {
+      char c = text[i];
+      if (c >= 0x80) {
+        size = at;
+        append(new String(text, i, to - i));
+        return;
+      }
+      bytes[at++] = (byte) c;
+    }
+    size = at;
+  }
+
   /** A probability, see {@link DecimalText#writeProbability}. */
   void appendProbability(double p) {
     ensure(DecimalText.MAX_PROBABILITY_CHARS);

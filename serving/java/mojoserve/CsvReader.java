@@ -25,6 +25,8 @@ final class CsvReader {
   private int pos;
   private long line;
   private final StringBuilder field = new StringBuilder();
+  private boolean[] numeric;
+  private double[] numbers;
 
   /** Physical line, start and end (before the line break) of the last record read. */
   long recordLine;
@@ -41,6 +43,11 @@ final class CsvReader {
 
   int position() {
     return pos;
+  }
+
+  /** The end of this reader's range. */
+  int end() {
+    return end;
   }
 
   long line() {
@@ -105,14 +112,17 @@ final class CsvReader {
   /**
    * Read the next data record into {@code out} (wanted fields only, others left null).
    *
+   * <p>A wanted field marked in {@code numeric} that holds a plain decimal is read straight
+   * into {@code numbers} and gets no string; every other field's number is NaN.
+   *
    * @return false at the end of the range
    */
-  boolean next(boolean[] wanted, String[] out) {
+  boolean next(boolean[] wanted, boolean[] numeric, String[] out, double[] numbers) {
     java.util.Arrays.fill(out, null);
-    if (!nextRecord(wanted, out, null)) {
-      return false;
-    }
-    return true;
+    java.util.Arrays.fill(numbers, Double.NaN);
+    this.numeric = numeric;
+    this.numbers = numbers;
+    return nextRecord(wanted, out, null);
   }
 
   /** Skip blank lines, then read one record; false when the range is exhausted. */
@@ -127,7 +137,7 @@ final class CsvReader {
       int count = 0;
       while (true) {
         boolean keep = all != null || (count < wanted.length && wanted[count]);
-        String value = readField(keep);
+        String value = readField(keep, all == null && keep && numeric[count] ? count : -1);
         if (all != null) {
           all.add(value);
         } else if (count < out.length) {
@@ -172,7 +182,8 @@ final class CsvReader {
     line++;
   }
 
-  private String readField(boolean keep) {
+  /** Read one field; when {@code numberAt} is not -1, a plain decimal goes to numbers. */
+  private String readField(boolean keep, int numberAt) {
     if (pos < end && text[pos] == '"') {
       return readQuotedField(keep);
     }
@@ -188,7 +199,17 @@ final class CsvReader {
       }
       pos++;
     }
-    return keep && pos > start ? new String(text, start, pos - start) : null;
+    if (!keep || pos == start) {
+      return null;
+    }
+    if (numberAt >= 0) {
+      double number = DecimalText.parsePlainDecimal(text, start, pos);
+      if (!Double.isNaN(number)) {
+        numbers[numberAt] = number;
+        return null;
+      }
+    }
+    return new String(text, start, pos - start);
   }
 
   private String readQuotedField(boolean keep) {

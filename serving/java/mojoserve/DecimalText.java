@@ -34,26 +34,26 @@ final class DecimalText {
   private DecimalText() {}
 
   /**
-   * A plain decimal such as {@code -12.375} read exactly as {@link Double#parseDouble} would,
+   * A plain decimal such as {@code -12.375} in {@code text[from, to)}, read exactly as {@link
+   * Double#parseDouble} would,
    * about ten times faster; NaN for any other text (exponents, spaces, more than 15 digits), which
    * the caller then hands to genmodel as text.
    *
    * <p>Up to 15 digits, the digits form an exact double and so does 10^k for k up to 22; their
    * quotient is then correctly rounded, the same double the full parser finds.
    */
-  static double parsePlainDecimal(CharSequence text) {
-    int length = text.length();
-    int at = 0;
+  static double parsePlainDecimal(char[] text, int from, int to) {
+    int at = from;
     boolean negative = false;
-    if (length > 0 && (text.charAt(0) == '-' || text.charAt(0) == '+')) {
-      negative = text.charAt(0) == '-';
-      at = 1;
+    if (at < to && (text[at] == '-' || text[at] == '+')) {
+      negative = text[at] == '-';
+      at++;
     }
     long digits = 0;
     int count = 0;
     int decimals = -1;
-    for (; at < length; at++) {
-      char c = text.charAt(at);
+    for (; at < to; at++) {
+      char c = text[at];
       if (c >= '0' && c <= '9') {
         digits = digits * 10 + (c - '0');
         count++;
@@ -153,19 +153,6 @@ final class DecimalText {
       end--;
     }
     return end;
-  }
-
-  /** {@link #writeProbability} for a StringBuilder (the CSV writer). */
-  static void appendProbability(StringBuilder out, double p) {
-    byte[] text = new byte[MAX_PROBABILITY_CHARS];
-    int end = writeProbability(p, text, 0);
-    if (end < 0) {
-      out.append(p);
-      return;
-    }
-    for (int i = 0; i < end; i++) {
-      out.append((char) text[i]);
-    }
   }
 
   /** {@code value} (below 10^(2 * pairs)) as {@code 2 * pairs} digits, zero padded. */
