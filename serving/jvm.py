@@ -309,6 +309,12 @@ class JavaRuntime:
         self, payloads: list[bytes], action: Callable[[list[str], str], str]
     ) -> bytes:
         """Hand ``payloads`` over as files, run ``action``, read the file it names."""
+        return self.take_answer_file(self.call_with_staged_files(payloads, action))
+
+    def call_with_staged_files(
+        self, payloads: list[bytes], action: Callable[[list[str], str], _T]
+    ) -> _T:
+        """Hand ``payloads`` over as files and run ``action`` on their paths."""
         staged: list[Path] = []
         try:
             for payload in payloads:
@@ -317,7 +323,7 @@ class JavaRuntime:
                 with os.fdopen(handle, "wb") as file:
                     file.write(payload)
             paths = [str(path) for path in staged]
-            answer = Path(self.call(lambda: action(paths, str(self.exchange_dir))))
+            return self.call(lambda: action(paths, str(self.exchange_dir)))
         except OSError as exc:
             raise RuntimeUnavailable(
                 f"could not exchange files with the JVM in {self.exchange_dir}: {exc}"
@@ -325,8 +331,16 @@ class JavaRuntime:
         finally:
             for path in staged:
                 path.unlink(missing_ok=True)
+
+    def take_answer_file(self, path: str) -> bytes:
+        """The bytes of an answer file the JVM wrote; the file is removed."""
+        answer = Path(path)
         try:
             return answer.read_bytes()
+        except OSError as exc:
+            raise RuntimeUnavailable(
+                f"could not read the JVM's answer {answer}: {exc}"
+            ) from exc
         finally:
             answer.unlink(missing_ok=True)
 
@@ -408,6 +422,28 @@ class JavaBatchScorer:
                 lambda: self._target.scoreColumnsJson(rows, numeric, levels)
             )
         )
+
+    def score_json_records(
+        self, body: bytes, max_rows: int
+    ) -> tuple[bytes, int, str] | None:
+        """A /predict body of plain records, read and scored in one crossing.
+
+        Returns the JSON rows, their count and the JSON list of cells with
+        unseen levels; None when the body is not plain records (see
+        mojoserve.JsonRecords).
+        """
+        answer = str(
+            self._runtime.call_with_staged_files(
+                [body],
+                lambda paths, out: self._target.scoreJsonRecordsFile(
+                    paths[0], max_rows, out
+                ),
+            )
+        )
+        if not answer:
+            return None
+        path, rows, unknown = answer.split("\n", 2)
+        return self._runtime.take_answer_file(path), int(rows), unknown
 
     async def score_columns_json_async(
         self, rows: int, numeric: bytes, levels: bytes

@@ -22,6 +22,7 @@ from serving.errors import (
     PayloadTooLargeError,
 )
 from serving.generation import ModelGeneration
+from serving.jvm import FILE_EXCHANGE_BYTES
 from serving.metrics import ServingMetrics
 from serving.runtime_errors import CsvFormatError
 from serving.scorer import BatchPrediction, JsonPrediction
@@ -32,6 +33,8 @@ _EMPTY_WARNINGS_END = b"[]}"
 _NEWLINE = 0x0A
 _QUOTE = 0x22
 _INVOCATION_KEYS = ("dataframe_split", "dataframe_records", "instances", "inputs")
+# From this size on, a /predict body goes to the JVM whole, as a file.
+RECORDS_IN_JAVA_BYTES = FILE_EXCHANGE_BYTES
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,14 @@ def predict_json(
     generation: ModelGeneration, body: bytes, max_rows: int, metrics: ServingMetrics
 ) -> Scored:
     """``POST /predict``: one record or a list, answered with per-row warnings."""
+    if len(body) >= RECORDS_IN_JAVA_BYTES:
+        # The usual big body (exactly the features, plain values) never becomes
+        # Python objects: parsing and checking it took as long as scoring it.
+        in_java = generation.scorer.score_json_records(body, max_rows)
+        if in_java is not None:
+            batch = Batch(columns={}, n_rows=in_java.rows)
+            _warn_unseen_levels(batch, in_java.unseen_levels, metrics)
+            return _answer(generation, batch, in_java.prediction)
     batch = read_json_batch(generation, body, max_rows)
     prediction = generation.scorer.score_columns_json(batch.columns, batch.n_rows)
     return json_answer(generation, batch, prediction, metrics)
@@ -66,7 +77,13 @@ def json_answer(
     metrics: ServingMetrics,
 ) -> Scored:
     """The ``POST /predict`` answer: model, task and one object per row."""
-    _add_unknown_level_warnings(batch, prediction.unknown_levels, metrics)
+    _warn_unseen_levels(batch, _unseen_cells(batch, prediction.unknown_levels), metrics)
+    return _answer(generation, batch, prediction)
+
+
+def _answer(
+    generation: ModelGeneration, batch: Batch, prediction: JsonPrediction
+) -> Scored:
     rows = _json_rows_with_warnings(prediction.lines, batch.warnings)
     return Scored(generation.predict_answer_head + rows + b"]}", batch.n_rows)
 
@@ -87,7 +104,7 @@ def predict_invocations(
         batch = _invocation_batch(generation, parse_json(body), max_rows)
 
     prediction = generation.scorer.score_columns(batch.columns, batch.n_rows)
-    _add_unknown_level_warnings(batch, prediction.unknown_levels, metrics)
+    _warn_unseen_levels(batch, _unseen_cells(batch, prediction.unknown_levels), metrics)
     return Scored(
         orjson.dumps({"predictions": _flat_rows(generation, prediction)}), batch.n_rows
     )
@@ -184,19 +201,29 @@ def _flat_rows(
     ]
 
 
-def _add_unknown_level_warnings(
-    batch: Batch, unknown_levels: dict[int, list[str]], metrics: ServingMetrics
+def _unseen_cells(
+    batch: Batch, unknown_levels: dict[int, list[str]]
+) -> list[tuple[int, str, object]]:
+    """(row, feature, level) of each unseen level, the levels read from the batch."""
+    return [
+        (row, feature, batch.columns[feature][row])
+        for row, features in unknown_levels.items()
+        for feature in features
+    ]
+
+
+def _warn_unseen_levels(
+    batch: Batch, cells: list[tuple[int, str, object]], metrics: ServingMetrics
 ) -> None:
-    for row, features in unknown_levels.items():
-        for feature in features:
-            value = batch.columns[feature][row]
-            metrics.unknown_levels.labels(feature).inc()
-            batch.add_warning(
-                row,
-                feature,
-                "unknown_level",
-                f"level {value!r} was not seen in training; scored as missing",
-            )
+    """Warn on each (row, feature, level) whose level the model never saw."""
+    for row, feature, value in cells:
+        metrics.unknown_levels.labels(feature).inc()
+        batch.add_warning(
+            row,
+            feature,
+            "unknown_level",
+            f"level {value!r} was not seen in training; scored as missing",
+        )
 
 
 def _invocation_batch(

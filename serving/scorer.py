@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
+import orjson
 
 from serving import batch_codec
 from serving.batch_codec import CellValue
@@ -77,6 +78,16 @@ class JsonPrediction:
     task: Task
     lines: bytes
     unknown_levels: dict[int, list[str]]
+
+
+@dataclass(frozen=True)
+class RecordsPrediction:
+    """A whole ``/predict`` body read and scored by the Java side."""
+
+    prediction: JsonPrediction
+    rows: int
+    # (row, feature, level) for every level the model never saw
+    unseen_levels: list[tuple[int, str, object]]
 
 
 @dataclass(frozen=True)
@@ -208,6 +219,31 @@ class MojoScorer:
         packed = self._packed(columns, n_rows)
         lines = self._java.score_columns_json(n_rows, packed.numeric, packed.levels)
         return JsonPrediction(self._layout.task, lines, packed.unknown_levels)
+
+    def score_json_records(
+        self, body: bytes, max_rows: int
+    ) -> RecordsPrediction | None:
+        """Read and score a ``/predict`` body of plain records in the JVM.
+
+        Plain records: a JSON array of objects that each hold exactly the
+        features, numbers or null for numeric ones, strings or null for
+        categorical ones. For anything else this returns None, and the caller
+        reads the body in Python (with its warnings and error messages).
+        """
+        answer = self._java.score_json_records(body, max_rows)
+        if answer is None:
+            return None
+        lines, rows, unseen_json = answer
+        unseen: list[tuple[int, str, object]] = [
+            (int(row), str(name), str(level))
+            for row, name, level in orjson.loads(unseen_json)
+        ]
+        unknown: dict[int, list[str]] = {}
+        for row, name, _level in unseen:
+            unknown.setdefault(row, []).append(name)
+        return RecordsPrediction(
+            JsonPrediction(self._layout.task, lines, unknown), rows, unseen
+        )
 
     async def score_columns_json_async(
         self, columns: Mapping[str, ColumnValues], n_rows: int

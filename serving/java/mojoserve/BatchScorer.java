@@ -55,6 +55,9 @@ public final class BatchScorer implements AutoCloseable {
   private final boolean[] categorical;
   private final int width;
   private final JsonRows json;
+  private final JsonRecords jsonRecords;
+  /** Position of each categorical feature among the categorical ones; -1 for numeric. */
+  private final int[] levelSlot;
   /** The class labels as CSV fields (quoted where needed), UTF-8; null for regression. */
   private final byte[][] csvLabels;
 
@@ -71,6 +74,14 @@ public final class BatchScorer implements AutoCloseable {
     }
     this.width = task.equals("regression") ? 1 : 1 + model.getNumResponseClasses();
     this.json = new JsonRows(labels());
+    String[][] levels = new String[featureNames.length][];
+    this.levelSlot = new int[featureNames.length];
+    int slot = 0;
+    for (int f = 0; f < featureNames.length; f++) {
+      levels[f] = model.getDomainValues(featureNames[f]);
+      levelSlot[f] = categorical[f] ? slot++ : -1;
+    }
+    this.jsonRecords = new JsonRecords(featureNames, categorical, levels);
     this.csvLabels = csvFields(labels());
   }
 
@@ -213,9 +224,41 @@ public final class BatchScorer implements AutoCloseable {
     return toBytes(results);
   }
 
+  /**
+   * Read a {@code POST /predict} body (a JSON array of records, as a file) and score it,
+   * answered like {@link #scoreColumnsJsonFiles}, in one step: when every record holds exactly
+   * the features with plain values (see {@link JsonRecords}), Python neither parses nor checks
+   * the rows.
+   *
+   * @return an empty string when the body is not of that kind (the caller reads it then);
+   *     else three lines: the answer file, the row count, and the cells holding unseen levels
+   *     as a JSON array of {@code [row, feature, level]}
+   */
+  public String scoreJsonRecordsFile(String body, int maxRows, String outDir) throws Exception {
+    JsonRecords.Rows rows = jsonRecords.read(FileExchange.take(body), maxRows);
+    if (rows == null) {
+      return "";
+    }
+    RowSource source = new ColumnSource(rows.count, rows.numbers, rows.levels, true);
+    String answer = FileExchange.put(jsonRows(source, rows.count), outDir);
+    StringBuilder unknown = new StringBuilder("[");
+    for (int i = 0; i < rows.unknownCells.length; i += 2) {
+      int row = rows.unknownCells[i];
+      int feature = rows.unknownCells[i + 1];
+      String level = rows.levels[row * jsonRecords.categoricalCount() + levelSlot[feature]];
+      unknown.append(i > 0 ? "," : "").append('[').append(row).append(',');
+      unknown.append(JsonRows.quote(featureNames[feature])).append(',');
+      unknown.append(JsonRows.quote(level)).append(']');
+    }
+    return answer + "\n" + rows.count + "\n" + unknown.append(']');
+  }
+
   private byte[] scoreColumnsJsonBytes(int rows, byte[] numeric, byte[] levels)
       throws Exception {
-    RowSource source = columnSource(rows, numeric, levels);
+    return jsonRows(columnSource(rows, numeric, levels), rows);
+  }
+
+  private byte[] jsonRows(RowSource source, int rows) throws Exception {
     double[] results = new double[rows * width];
     byte[][] pieces = new byte[partsFor(rows)][];
     inParts(
@@ -245,7 +288,7 @@ public final class BatchScorer implements AutoCloseable {
     }
     double[] values = new double[numbers.remaining()];
     numbers.get(values);
-    return new ColumnSource(rows, values, strings);
+    return new ColumnSource(rows, values, strings, false);
   }
 
   /**
@@ -411,15 +454,21 @@ public final class BatchScorer implements AutoCloseable {
     void fill(int row, RowData target);
   }
 
+  /** Values of the numeric, then the categorical features: column by column or row by row. */
   private final class ColumnSource implements RowSource {
-    private final int rows;
     private final double[] numbers;
     private final String[] strings;
+    /** Index steps from one column to the next, and from one row to the next. */
+    private final int columnStep;
+    private final int numberRowStep;
+    private final int stringRowStep;
 
-    ColumnSource(int rows, double[] numbers, String[] strings) {
-      this.rows = rows;
+    ColumnSource(int rows, double[] numbers, String[] strings, boolean rowByRow) {
       this.numbers = numbers;
       this.strings = strings;
+      this.columnStep = rowByRow ? 1 : rows;
+      this.numberRowStep = rowByRow ? jsonRecords.numericCount() : 1;
+      this.stringRowStep = rowByRow ? jsonRecords.categoricalCount() : 1;
     }
 
     @Override
@@ -428,12 +477,12 @@ public final class BatchScorer implements AutoCloseable {
       int categoricalColumn = 0;
       for (int f = 0; f < featureNames.length; f++) {
         if (categorical[f]) {
-          String value = strings[categoricalColumn++ * rows + row];
+          String value = strings[categoricalColumn++ * columnStep + row * stringRowStep];
           if (value != null) {
             target.put(featureNames[f], value);
           }
         } else {
-          double value = numbers[numericColumn++ * rows + row];
+          double value = numbers[numericColumn++ * columnStep + row * numberRowStep];
           if (!Double.isNaN(value)) {
             target.put(featureNames[f], value);
           }

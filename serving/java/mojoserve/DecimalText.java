@@ -69,8 +69,13 @@ final class DecimalText {
     if (count == 0 || count > MAX_EXACT_DIGITS) {
       return Double.NaN;
     }
-    double value = decimals > 0 ? digits / POWERS_OF_TEN[decimals] : (double) digits;
+    double value = exactQuotient(digits, Math.max(0, decimals));
     return negative ? -value : value;
+  }
+
+  /** {@code digits / 10^decimals}, correctly rounded, for at most 15 digits in all. */
+  static double exactQuotient(long digits, int decimals) {
+    return decimals > 0 ? digits / POWERS_OF_TEN[decimals] : (double) digits;
   }
 
   /** {@code round(p * 10^17)}, exact, for 0 < p < 1; 0 when it rounds to nothing, -1 outside. */
