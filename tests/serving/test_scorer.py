@@ -244,6 +244,22 @@ def test_score_csv_header_only_returns_header_with_prediction_columns(
     assert binary.score_csv(b"AGE,RACE\n") == b"AGE,RACE,predict,p_0,p_1\n"
 
 
+def test_score_csv_gives_back_records_with_any_characters_as_sent(
+    binary: MojoScorer,
+) -> None:
+    records = ["65,1,café", "70,2,\u65e5\u672c", '71,1,"a, \u00e9"', "72,0,plain"]
+    document = ("AGE,RACE,NOTE\n" + "\n".join(records) + "\n").encode()
+
+    lines = binary.score_csv(document).decode("utf-8").splitlines()
+
+    assert lines[0] == "AGE,RACE,NOTE,predict,p_0,p_1"
+    for record, line in zip(records, lines[1:], strict=True):
+        assert line.startswith(record + ",")
+        label, p0, p1 = line[len(record) + 1 :].split(",")
+        assert label in {"0", "1"}
+        assert abs(float(p0) + float(p1) - 1) < 1e-12
+
+
 def test_iter_score_csv_small_chunks_equal_one_pass(binary: MojoScorer) -> None:
     lines = [
         f'{age},"{age % 3}\n"' if age % 5 == 0 else f"{age},{age % 3}"
