@@ -248,7 +248,28 @@ def sqlite_database(tracking_uri: str) -> Path | None:
 
 
 def _find_model_files(repository: Any) -> dict[str, str]:
-    """Walk the artifact tree; map each model file name to its one artifact path."""
+    """Map each model file name to its one artifact path, or ArtifactLayoutError."""
+    found = _walk_for_model_files(repository)
+
+    missing = [name for name, paths in found.items() if not paths]
+    if missing:
+        raise ArtifactLayoutError(
+            f"The model artifacts lack {', '.join(missing)}; register a version "
+            f"logged by the training job (python -m training)."
+        )
+    for name, paths in found.items():
+        if len(paths) > 1:
+            raise ArtifactLayoutError(
+                f"The model artifacts hold {name} more than once "
+                f"({', '.join(sorted(paths))}); the scorer cannot tell which to "
+                f"serve. Register a version with one of each model file, as the "
+                f"training job logs it (python -m training)."
+            )
+    return {name: paths[0] for name, paths in found.items()}
+
+
+def _walk_for_model_files(repository: Any) -> dict[str, list[str]]:
+    """Every artifact path of each model file name, within the depth and size bounds."""
     found: dict[str, list[str]] = {name: [] for name in MODEL_FILES}
     pending: list[tuple[str, int]] = [("", 0)]
     seen = 0
@@ -267,17 +288,7 @@ def _find_model_files(repository: Any) -> dict[str, str]:
                     pending.append((path, depth + 1))
             elif PurePosixPath(path).name in found:
                 found[PurePosixPath(path).name].append(path)
-
-    missing = [name for name, paths in found.items() if not paths]
-    if missing:
-        raise ArtifactLayoutError(
-            f"The model artifacts lack {', '.join(missing)}; register a version "
-            f"logged by the training job (python -m training)."
-        )
-    return {
-        name: min(paths, key=lambda p: (p.count("/"), p))
-        for name, paths in found.items()
-    }
+    return found
 
 
 def _safe_relative(path: str) -> str:

@@ -121,6 +121,19 @@ def test_version_without_a_mojo_is_refused_naming_the_missing_file(
         registry.fetch(registry.resolve())
 
 
+def test_version_with_a_model_file_twice_is_refused_naming_both_paths(
+    folder_store: tuple[str, Path], tmp_path: Path
+) -> None:
+    uri, source = folder_store
+    (source / "older").mkdir()
+    shutil.copy(source / MOJO_FILE_NAME, source / "older" / MOJO_FILE_NAME)
+    registry = _registry(uri, "folder-model", tmp_path / "cache")
+
+    with pytest.raises(ArtifactLayoutError, match=r"model\.zip more than once .*older"):
+        registry.fetch(registry.resolve())
+    assert not list((tmp_path / "cache").rglob(MOJO_FILE_NAME))
+
+
 def test_cache_that_cannot_be_created_gives_a_clear_error(
     folder_store: tuple[str, Path], tmp_path: Path
 ) -> None:
