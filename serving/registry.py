@@ -8,9 +8,12 @@ started while the registry is down can serve that one. Nothing downloaded is
 ever unpickled, and no downloaded path may leave the cache folder.
 
 :class:`ModelRegistry` asks through MLflow's client, imported on first use.
-The scorer process itself only uses its cache methods; its lookups and
-downloads go through :mod:`serving.registry_process`, which keeps MLflow in a
-child process.
+The scorer process itself only uses its cache methods and
+:meth:`ModelRegistry.fetch_from_folder`, which copies a version whose artifacts
+sit in a local folder without MLflow; its other lookups and downloads go
+through :mod:`serving.registry_process`, which keeps MLflow in a child
+process. Both ways of filling the cache share the same walk of the artifact
+tree, checks and staging folder.
 
 Cache layout::
 
@@ -27,6 +30,7 @@ import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -121,6 +125,29 @@ class ModelRegistry:
 
     def fetch(self, ref: VersionRef) -> Path:
         """The cached folder of ``ref``; its three files are downloaded if missing."""
+        return self._fill(
+            ref, self.tracking_uri, lambda staging: self._download(ref, staging)
+        )
+
+    def fetch_from_folder(self, ref: VersionRef, folder: Path) -> Path:
+        """The cached folder of ``ref``; copied from ``folder`` if missing.
+
+        Args:
+            folder: the version's artifact folder on this machine, as its store
+                records it; nothing outside it is read.
+        """
+        return self._fill(
+            ref, str(folder), lambda staging: _copy_from_folder(ref, folder, staging)
+        )
+
+    def _fill(
+        self, ref: VersionRef, origin: str, write_files: Callable[[Path], None]
+    ) -> Path:
+        """The cached folder of ``ref``, filled by ``write_files`` if missing.
+
+        The files land in a staging folder that is renamed into place once
+        they are all there, so a version is cached completely or not at all.
+        """
         cached = self.cached_folder(ref)
         if cached is not None:
             logger.info("model %s version %s found in cache", ref.name, ref.version)
@@ -129,7 +156,7 @@ class ModelRegistry:
 
         staging = self._make_staging_dir()
         try:
-            self._download(ref, staging)
+            write_files(staging)
             _write_json(staging / PROVENANCE_FILE, asdict(ref))
             target.parent.mkdir(parents=True, exist_ok=True)
             if target.exists():
@@ -144,7 +171,11 @@ class ModelRegistry:
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         logger.info(
-            "model %s version %s downloaded to %s", ref.name, ref.version, target
+            "model %s version %s cached in %s from %s",
+            ref.name,
+            ref.version,
+            target,
+            origin,
         )
         return target
 
@@ -200,17 +231,10 @@ class ModelRegistry:
         try:
             client = self._client()
             root_uri = client.get_model_version_download_uri(ref.name, ref.version)
-            repository: Any = get_artifact_repository(
+            repository = get_artifact_repository(
                 root_uri, tracking_uri=self.tracking_uri
             )
-            found = _find_model_files(repository)
-            # Downloads keep their artifact paths; flatten them, then drop the tree.
-            landing = staging / ".download"
-            landing.mkdir()
-            for name, artifact_path in found.items():
-                downloaded = repository.download_artifacts(artifact_path, str(landing))
-                _move_inside(Path(str(downloaded)), landing, staging / name)
-            shutil.rmtree(landing)
+            _copy_model_files(repository, staging)
         except (RegistryUnavailableError, ArtifactLayoutError, ModelCacheError):
             raise
         except Exception as exc:
@@ -245,6 +269,64 @@ def sqlite_database(tracking_uri: str) -> Path | None:
     if not tracking_uri.startswith(_SQLITE_PREFIX):
         return None
     return Path(tracking_uri.removeprefix(_SQLITE_PREFIX))
+
+
+@dataclass(frozen=True)
+class _LocalEntry:
+    path: str
+    is_dir: bool
+
+
+class LocalArtifacts:
+    """A version's artifact folder on this machine, read the way MLflow reads one.
+
+    It answers the two calls :func:`_copy_model_files` makes of MLflow's
+    artifact repository. A path that resolves outside the folder (a symlink
+    out of it) is refused, never followed.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def list_artifacts(self, path: str | None = None) -> list[_LocalEntry]:
+        """The entries of the folder ``path`` (the root when None)."""
+        folder = PurePosixPath(path or "")
+        return [
+            _LocalEntry(str(folder / entry.name), entry.is_dir())
+            for entry in self._resolve(str(folder)).iterdir()
+        ]
+
+    def download_artifacts(self, artifact_path: str, dst_path: str) -> str:
+        """Copy one file to ``dst_path``/``artifact_path``; where the copy is."""
+        target = Path(dst_path) / artifact_path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(self._resolve(artifact_path), target)
+        return str(target)
+
+    def _resolve(self, artifact_path: str) -> Path:
+        return _inside(self.root / artifact_path, self.root)
+
+
+def _copy_from_folder(ref: VersionRef, folder: Path, staging: Path) -> None:
+    try:
+        _copy_model_files(LocalArtifacts(folder), staging)
+    except OSError as exc:
+        raise RegistryUnavailableError(
+            f"Copying {ref.name} version {ref.version} from its artifact folder "
+            f"{folder} failed: {exc}"
+        ) from exc
+
+
+def _copy_model_files(repository: Any, staging: Path) -> None:
+    """Put the one copy of each model file in ``repository`` into ``staging``."""
+    found = _find_model_files(repository)
+    # Downloads keep their artifact paths; flatten them, then drop the tree.
+    landing = staging / ".download"
+    landing.mkdir()
+    for name, artifact_path in found.items():
+        downloaded = repository.download_artifacts(artifact_path, str(landing))
+        _move_inside(Path(str(downloaded)), landing, staging / name)
+    shutil.rmtree(landing)
 
 
 def _find_model_files(repository: Any) -> dict[str, str]:
