@@ -1,15 +1,19 @@
-"""The alias read straight from a real MLflow SQLite store, checked against MLflow."""
+"""Alias and artifact folder read straight from real MLflow SQLite stores.
+
+Each read is checked against what MLflow's client answers for the same store.
+"""
 
 from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
 from bench.reliability_registry import PrivateRegistry
 from serving.registry import ModelRegistry, VersionRef, sqlite_database
-from serving.registry_sqlite import resolve_from_sqlite
+from serving.registry_sqlite import local_artifact_folder, resolve_from_sqlite
 
 
 def _read(
@@ -22,6 +26,18 @@ def _read(
     assert database is not None
     return resolve_from_sqlite(
         database, registry.model_name, alias=alias, version=version, timeout_s=5
+    )
+
+
+def _folder(registry: PrivateRegistry, version: str) -> Path | None:
+    database = sqlite_database(registry.tracking_uri)
+    assert database is not None
+    return local_artifact_folder(database, registry.model_name, version, timeout_s=5)
+
+
+def _register(registry: PrivateRegistry, source: str) -> str:
+    return str(
+        registry.client.create_model_version(registry.model_name, source).version
     )
 
 
@@ -98,5 +114,81 @@ def test_database_without_mlflows_tables_is_left_to_mlflow(tmp_path: Path) -> No
     found = resolve_from_sqlite(
         database, "m", alias="production", version=None, timeout_s=5
     )
+
+    assert found is None
+
+
+def test_artifact_folder_is_the_one_mlflow_downloads_from(
+    private_registry: PrivateRegistry,
+) -> None:
+    version = private_registry.first_version
+    uri = private_registry.client.get_model_version_download_uri(
+        private_registry.model_name, version
+    )
+
+    folder = _folder(private_registry, version)
+
+    assert uri.startswith("file:///")
+    assert folder == Path(urlsplit(uri).path)
+    assert folder.is_dir()
+
+
+def test_artifact_folder_recorded_as_a_plain_path_is_found(
+    private_registry: PrivateRegistry, tmp_path: Path
+) -> None:
+    (tmp_path / "model").mkdir()
+    version = _register(private_registry, str(tmp_path / "model"))
+
+    assert _folder(private_registry, version) == tmp_path / "model"
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "runs:/0123456789abcdef/mojo",
+        "mlflow-artifacts:/0/models/m-1/artifacts",
+        "s3://bucket/models/m-1/artifacts",
+        "file://otherhost{tmp}",
+        "relative/model",
+        "{tmp}/gone",
+    ],
+    ids=[
+        "runs-uri",
+        "mlflow-artifacts",
+        "s3",
+        "file-uri-of-another-host",
+        "relative-path",
+        "missing-folder",
+    ],
+)
+def test_artifacts_not_in_a_local_folder_are_left_to_mlflow(
+    private_registry: PrivateRegistry, tmp_path: Path, source: str
+) -> None:
+    version = _register(private_registry, source.format(tmp=tmp_path))
+
+    assert _folder(private_registry, version) is None
+
+
+def test_artifact_folder_of_an_unknown_version_is_left_to_mlflow(
+    private_registry: PrivateRegistry,
+) -> None:
+    assert _folder(private_registry, "99") is None
+    assert _folder(private_registry, "v1") is None
+
+
+def test_schema_without_a_storage_location_is_left_to_mlflow(tmp_path: Path) -> None:
+    database = tmp_path / "mlflow.db"
+    with sqlite3.connect(database) as connection:
+        connection.execute(
+            "CREATE TABLE model_versions (workspace TEXT, name TEXT, version INTEGER, "
+            "current_stage TEXT, source TEXT)"
+        )
+        connection.execute(
+            "INSERT INTO model_versions VALUES ('default', 'm', 1, 'None', ?)",
+            (str(tmp_path),),
+        )
+    connection.close()
+
+    found = local_artifact_folder(database, "m", "1", timeout_s=5)
 
     assert found is None
