@@ -10,7 +10,9 @@ memory to the scorer for good, and 1-2 s to its start. So:
 - other stores, and whatever that query cannot tell, are asked of MLflow's
   client in a short-lived child process (:mod:`serving.registry_worker`); on
   SQLite its answer is reused until the database file changes;
-- a download also runs in a child, and only for a version not in the cache;
+- a version missing from the cache is copied from its artifact folder when
+  a SQLite store records it as a local one (the embedded default store), and
+  downloaded by a child otherwise;
 - the cache pointer (``current``) is read and written here; it needs no MLflow.
 """
 
@@ -37,7 +39,7 @@ from serving.registry import (
     sqlite_database,
 )
 from serving.registry_rest import is_rest_uri, resolve_over_rest
-from serving.registry_sqlite import resolve_from_sqlite
+from serving.registry_sqlite import local_artifact_folder, resolve_from_sqlite
 
 logger = logging.getLogger(__name__)
 
@@ -107,11 +109,14 @@ class OutOfProcessRegistry:
         return found or self._resolve_once_per_change(database)
 
     def fetch(self, ref: VersionRef) -> Path:
-        """The cached folder of ``ref``, downloaded by a child if it is missing."""
+        """The cached folder of ``ref``; copied or downloaded by a child if missing."""
         cached = self._cache.cached_folder(ref)
         if cached is not None:
             logger.info("model %s version %s found in cache", ref.name, ref.version)
             return cached
+        folder = self._local_artifact_folder(ref)
+        if folder is not None:
+            return self._cache.fetch_from_folder(ref, folder)
         request = {"op": "fetch", "ref": asdict(ref)}
         answer = _unwrap(self._run_child(request, FETCH_DEADLINE_S))
         return Path(answer["folder"])
@@ -123,6 +128,15 @@ class OutOfProcessRegistry:
     def last_good(self) -> tuple[VersionRef, Path] | None:
         """The version the ``current`` pointer names and its folder, if both exist."""
         return self._cache.last_good()
+
+    def _local_artifact_folder(self, ref: VersionRef) -> Path | None:
+        """The local folder a SQLite store records for ``ref``'s artifacts, if any."""
+        database = sqlite_database(self.tracking_uri)
+        if database is None:
+            return None
+        return local_artifact_folder(
+            database, ref.name, ref.version, timeout_s=self._timeout_s
+        )
 
     def _resolve_once_per_change(self, database: Path) -> VersionRef:
         """The child's answer (or error), asked again once the database changed."""

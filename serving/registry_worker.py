@@ -2,8 +2,9 @@
 
 MLflow's client costs the process that imports it about 160 MB of resident
 memory (its modules, SQLAlchemy, the store), kept until the process ends. The
-scorer needs it rarely: to download a version missing from its cache, or for
-a lookup its own REST call or SQLite read cannot answer. So it runs
+scorer needs it rarely: to download a version missing from its cache whose
+artifacts are not in a local folder it can copy from, or for a lookup its own
+REST call or SQLite read cannot answer. So it runs
 :class:`ModelRegistry` here, in a short-lived child, and stays small. The
 child answers with one JSON line on stdout::
 

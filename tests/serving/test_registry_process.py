@@ -1,6 +1,7 @@
 """OutOfProcessRegistry on real MLflow SQLite stores: MLflow stays out of the scorer.
 
-Lookups are read from the database file, downloads and what that read cannot
+Lookups are read from the database file, and a version whose artifacts sit in
+a local folder is copied from there; other downloads and what that read cannot
 tell run in a child process. The tests count those children by wrapping
 ``subprocess.run`` (the real one still runs).
 """
@@ -10,19 +11,27 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
 from bench.reliability_registry import PrivateRegistry
 from serving.model_schema import MOJO_FILE_NAME
-from serving.registry import ArtifactLayoutError, RegistryUnavailableError
+from serving.registry import (
+    ArtifactLayoutError,
+    ModelCacheError,
+    ModelRegistry,
+    RegistryUnavailableError,
+)
 from serving.registry_process import OutOfProcessRegistry
 from tests.fixtures.training import TrainedModel
+from training.registry import MOJO_ARTIFACT_DIR
 
 # Imported by MLflow's client and store; none of them may reach the scorer.
 HEAVY_PACKAGES = ("mlflow", "sqlalchemy", "alembic")
@@ -63,6 +72,30 @@ def _registry(
     uri: str, name: str, cache: Path, *, alias: str = "production"
 ) -> OutOfProcessRegistry:
     return OutOfProcessRegistry(uri, name, alias=alias, version=None, cache_dir=cache)
+
+
+def _version(registry: PrivateRegistry, version: str) -> OutOfProcessRegistry:
+    return OutOfProcessRegistry(
+        registry.tracking_uri,
+        registry.model_name,
+        alias=None,
+        version=version,
+        cache_dir=registry.folder / "cache",
+    )
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {path.name: path.read_bytes() for path in folder.iterdir()}
+
+
+def _folder_copy(registry: PrivateRegistry, target: Path) -> str:
+    """Register a copy of the first version's artifact folder by its plain path."""
+    stored = registry.client.get_model_version_download_uri(
+        registry.model_name, registry.first_version
+    )
+    shutil.copytree(Path(urlsplit(stored).path), target)
+    created = registry.client.create_model_version(registry.model_name, str(target))
+    return str(created.version)
 
 
 def test_a_scorer_started_from_a_registry_never_imports_mlflow(
@@ -113,15 +146,50 @@ def test_sqlite_lookups_start_no_child_and_follow_the_alias(
     assert child_runs == []
 
 
-def test_a_download_runs_in_one_child_and_only_once(
+@pytest.mark.parametrize("recorded_as", ["file-uri", "plain-path"])
+def test_a_local_version_is_copied_without_a_child_as_mlflow_downloads_it(
+    private_registry: PrivateRegistry,
+    child_runs: list[list[str]],
+    tmp_path: Path,
+    recorded_as: str,
+) -> None:
+    version = private_registry.first_version
+    if recorded_as == "plain-path":
+        version = _folder_copy(private_registry, tmp_path / "copy")
+    registry = _version(private_registry, version)
+    ref = registry.resolve()
+    through_mlflow = ModelRegistry(
+        private_registry.tracking_uri,
+        private_registry.model_name,
+        alias=None,
+        version=version,
+        cache_dir=tmp_path / "mlflow-cache",
+    ).fetch(ref)
+    runs_before = len(child_runs)
+
+    folder = registry.fetch(ref)
+    again = registry.fetch(ref)
+
+    assert len(child_runs) == runs_before == 0
+    assert again == folder
+    assert _files(folder) == _files(through_mlflow)
+    assert folder.resolve().is_relative_to(
+        (private_registry.folder / "cache").resolve()
+    )
+
+
+def test_a_version_stored_elsewhere_is_downloaded_by_one_child_and_only_once(
     private_registry: PrivateRegistry,
     trained_model: TrainedModel,
     child_runs: list[list[str]],
-    tmp_path: Path,
 ) -> None:
-    registry = _registry(
-        private_registry.tracking_uri, private_registry.model_name, tmp_path / "cache"
+    run_id = trained_model.run_id
+    version = str(
+        private_registry.client.create_model_version(
+            private_registry.model_name, f"runs:/{run_id}/{MOJO_ARTIFACT_DIR}"
+        ).version
     )
+    registry = _version(private_registry, version)
     ref = registry.resolve()
 
     folder = registry.fetch(ref)
@@ -132,7 +200,52 @@ def test_a_download_runs_in_one_child_and_only_once(
     assert (folder / MOJO_FILE_NAME).read_bytes() == (
         trained_model.model_dir / MOJO_FILE_NAME
     ).read_bytes()
-    assert folder.resolve().is_relative_to((tmp_path / "cache").resolve())
+    assert folder.resolve().is_relative_to(
+        (private_registry.folder / "cache").resolve()
+    )
+
+
+def test_a_local_folder_that_is_gone_is_left_to_the_child(
+    private_registry: PrivateRegistry, child_runs: list[list[str]], tmp_path: Path
+) -> None:
+    version = _folder_copy(private_registry, tmp_path / "copy")
+    shutil.rmtree(tmp_path / "copy")
+    registry = _version(private_registry, version)
+
+    # MLflow lists a missing local folder as empty: the child's own refusal.
+    with pytest.raises(ArtifactLayoutError, match=r"lack model\.zip"):
+        registry.fetch(registry.resolve())
+    assert len(child_runs) == 1
+
+
+def test_a_local_version_with_a_model_file_twice_is_refused_without_a_child(
+    private_registry: PrivateRegistry, child_runs: list[list[str]]
+) -> None:
+    files = private_registry.model_files()
+    files[f"older/{MOJO_FILE_NAME}"] = files[MOJO_FILE_NAME]
+    version = private_registry.register_files(files, "twice")
+    registry = _version(private_registry, version)
+
+    with pytest.raises(ArtifactLayoutError, match=r"model\.zip more than once"):
+        registry.fetch(registry.resolve())
+    assert child_runs == []
+    assert not list((private_registry.folder / "cache").rglob(MOJO_FILE_NAME))
+
+
+def test_a_model_file_linked_out_of_its_folder_is_refused_and_not_copied(
+    private_registry: PrivateRegistry, child_runs: list[list[str]], tmp_path: Path
+) -> None:
+    version = _folder_copy(private_registry, tmp_path / "copy")
+    outside = tmp_path / "outside.zip"
+    linked = next((tmp_path / "copy").rglob(MOJO_FILE_NAME))
+    shutil.move(linked, outside)
+    linked.symlink_to(outside)
+    registry = _version(private_registry, version)
+
+    with pytest.raises(ModelCacheError, match="resolves outside"):
+        registry.fetch(registry.resolve())
+    assert child_runs == []
+    assert not list((private_registry.folder / "cache").rglob(MOJO_FILE_NAME))
 
 
 def test_unknown_alias_asks_the_child_once_per_database_change(
@@ -195,7 +308,7 @@ def test_a_registry_that_does_not_exist_is_unavailable_with_a_readable_message(
     assert not (tmp_path / "nowhere").exists()
 
 
-def test_a_version_without_a_mojo_is_refused_by_the_childs_own_error(
+def test_a_version_without_a_mojo_is_refused_naming_the_file(
     private_registry: PrivateRegistry, tmp_path: Path
 ) -> None:
     files = private_registry.model_files()
