@@ -8,13 +8,13 @@ from typing import Any
 import pytest
 
 from serving.errors import InvalidInputError, MalformedBodyError
-from serving.model_schema import DataFingerprint, Feature, FeatureStats, ModelSchema
 from serving.validation import (
     SMALL_BATCH_ROWS,
     FeatureValidator,
     example_record,
     parse_json,
 )
+from tests.fixtures.schemas import age_and_race_schema
 
 GOOD_ROW = {"AGE": 50, "RACE": "1"}
 # Small batches are checked in plain Python, bigger ones with numpy: both ways.
@@ -25,30 +25,7 @@ PADDINGS = pytest.mark.parametrize(
 
 @pytest.fixture(scope="module")
 def validator() -> FeatureValidator:
-    schema = ModelSchema(
-        model_id="m",
-        algorithm="GBM",
-        h2o_version="3.46.0.11",
-        task="binary",
-        target="y",
-        class_labels=["0", "1"],
-        features=[
-            Feature(
-                name="AGE",
-                kind="numeric",
-                stats=FeatureStats(missing_share=0, min=40, max=80, mean=66.03),
-            ),
-            Feature(
-                name="RACE",
-                kind="categorical",
-                levels=["0", "1", "2"],
-                stats=FeatureStats(missing_share=0, most_frequent="1"),
-            ),
-        ],
-        sort_metric="auc",
-        data_fingerprint=DataFingerprint(rows=1, columns=3, sha256="0" * 64),
-    )
-    return FeatureValidator(schema)
+    return FeatureValidator(age_and_race_schema())
 
 
 @PADDINGS

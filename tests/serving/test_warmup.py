@@ -8,32 +8,10 @@ import math
 
 import numpy as np
 
-from serving.model_schema import DataFingerprint, Feature, FeatureStats, ModelSchema
 from serving.warmup import warm_up_columns, warm_up_csv
+from tests.fixtures.schemas import age_and_race_schema
 
-SCHEMA = ModelSchema(
-    model_id="m",
-    algorithm="GBM",
-    h2o_version="3.46.0.11",
-    task="binary",
-    target="y",
-    class_labels=["0", "1"],
-    features=[
-        Feature(
-            name="AGE",
-            kind="numeric",
-            stats=FeatureStats(missing_share=0, min=40, max=80, mean=66.0),
-        ),
-        Feature(
-            name="RACE",
-            kind="categorical",
-            levels=["0", "1", "2"],
-            stats=FeatureStats(missing_share=0, most_frequent="1"),
-        ),
-    ],
-    sort_metric="auc",
-    data_fingerprint=DataFingerprint(rows=1, columns=3, sha256="0" * 64),
-)
+SCHEMA = age_and_race_schema()
 
 
 def test_rows_spread_over_the_training_range_with_missing_and_unseen_values() -> None:
