@@ -56,8 +56,8 @@ public final class BatchScorer implements AutoCloseable {
   private final int width;
   private final JsonRows json;
   private final JsonRecords jsonRecords;
-  /** Position of each categorical feature among the categorical ones; -1 for numeric. */
-  private final int[] levelSlot;
+  private final int numericCount;
+  private final int categoricalCount;
   /** The class labels as CSV fields (quoted where needed), UTF-8; null for regression. */
   private final byte[][] csvLabels;
 
@@ -75,12 +75,13 @@ public final class BatchScorer implements AutoCloseable {
     this.width = task.equals("regression") ? 1 : 1 + model.getNumResponseClasses();
     this.json = new JsonRows(labels());
     String[][] levels = new String[featureNames.length][];
-    this.levelSlot = new int[featureNames.length];
-    int slot = 0;
+    int numeric = 0;
     for (int f = 0; f < featureNames.length; f++) {
       levels[f] = model.getDomainValues(featureNames[f]);
-      levelSlot[f] = categorical[f] ? slot++ : -1;
+      numeric += categorical[f] ? 0 : 1;
     }
+    this.numericCount = numeric;
+    this.categoricalCount = featureNames.length - numeric;
     this.jsonRecords = new JsonRecords(featureNames, categorical, levels);
     this.csvLabels = csvFields(labels());
   }
@@ -245,7 +246,7 @@ public final class BatchScorer implements AutoCloseable {
     for (int i = 0; i < rows.unknownCells.length; i += 2) {
       int row = rows.unknownCells[i];
       int feature = rows.unknownCells[i + 1];
-      String level = rows.levels[row * jsonRecords.categoricalCount() + levelSlot[feature]];
+      String level = jsonRecords.level(rows, row, feature);
       unknown.append(i > 0 ? "," : "").append('[').append(row).append(',');
       unknown.append(JsonRows.quote(featureNames[feature])).append(',');
       unknown.append(JsonRows.quote(level)).append(']');
@@ -274,11 +275,6 @@ public final class BatchScorer implements AutoCloseable {
     DoubleBuffer numbers =
         ByteBuffer.wrap(numeric).order(ByteOrder.LITTLE_ENDIAN).asDoubleBuffer();
     String[] strings = PackedStrings.decode(levels);
-    int numericCount = 0;
-    for (boolean isCategorical : categorical) {
-      numericCount += isCategorical ? 0 : 1;
-    }
-    int categoricalCount = featureNames.length - numericCount;
     if (numbers.remaining() != (long) numericCount * rows
         || strings.length != (long) categoricalCount * rows) {
       throw new IllegalArgumentException(
@@ -467,8 +463,8 @@ public final class BatchScorer implements AutoCloseable {
       this.numbers = numbers;
       this.strings = strings;
       this.columnStep = rowByRow ? 1 : rows;
-      this.numberRowStep = rowByRow ? jsonRecords.numericCount() : 1;
-      this.stringRowStep = rowByRow ? jsonRecords.categoricalCount() : 1;
+      this.numberRowStep = rowByRow ? numericCount : 1;
+      this.stringRowStep = rowByRow ? categoricalCount : 1;
     }
 
     @Override

@@ -69,12 +69,9 @@ final class JsonRecords {
     this.categoricalCount = levelled;
   }
 
-  int numericCount() {
-    return numericCount;
-  }
-
-  int categoricalCount() {
-    return categoricalCount;
+  /** The level of categorical {@code feature} in {@code row} of {@code rows}. */
+  String level(Rows rows, int row, int feature) {
+    return rows.levels[row * categoricalCount + slot[feature]];
   }
 
   /** The rows of {@code body}, or null when the Python side must read it. */
